@@ -1,0 +1,1 @@
+from . import backbones, data_preprocessors, heads, recognizers, roi_heads  # noqa: F401

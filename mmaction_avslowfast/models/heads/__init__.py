@@ -1,0 +1,3 @@
+from .avslowfast_head import AVSlowFastHead
+
+__all__ = ['AVSlowFastHead']

@@ -1,0 +1,93 @@
+from typing import Sequence
+
+import torch
+from mmaction.models.heads.base import BaseHead
+from mmaction.registry import MODELS
+from mmaction.utils import ConfigType
+from mmengine.model.weight_init import normal_init
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class AVSlowFastHead(BaseHead):
+    """Classification head for AVSlowFast: late fusion of all pathways.
+
+    Each pathway's last feature map is globally average-pooled, the pooled
+    vectors are concatenated in the order the backbone returns them
+    (Slow, Fast, Audio), then dropout and one linear classifier follow. For
+    R50 that is ``2048 + 256 + 1024 = 3328`` input channels.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Sum of the pathways' channels (3328 for R50).
+            Checked against the features at the first forward.
+        loss_cls (dict): Classification loss. Use
+            ``dict(type='BCELossWithLogits')`` with ``multi_class=True`` for
+            multi-label data. Defaults to ``dict(type='CrossEntropyLoss')``.
+        dropout_ratio (float): Dropout before the classifier. Default: 0.5.
+        init_std (float): Std of the classifier's normal init. Default: 0.01.
+        kwargs: ``multi_class``, ``label_smooth_eps``, ``topk``,
+            ``average_clips``, ``init_cfg`` as in :class:`BaseHead`.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss_cls: ConfigType = dict(type='CrossEntropyLoss'),
+                 dropout_ratio: float = 0.5,
+                 init_std: float = 0.01,
+                 **kwargs) -> None:
+        super().__init__(num_classes, in_channels, loss_cls, **kwargs)
+        self.dropout_ratio = dropout_ratio
+        self.init_std = init_std
+        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio else None
+        self.fc_cls = nn.Linear(in_channels, num_classes)
+
+    def init_weights(self) -> None:
+        """Normal init of the classifier (std ``init_std``, zero bias)."""
+        normal_init(self.fc_cls, std=self.init_std)
+
+    @staticmethod
+    def pool(feat: Tensor) -> Tensor:
+        """Global average pool ``[N, C, ...]`` (any number of dims) to
+        ``[N, C]``."""
+        return feat.flatten(2).mean(dim=2) if feat.dim() > 2 else feat
+
+    def forward(self, x: Sequence[Tensor], **kwargs) -> Tensor:
+        """Classify from the pathway features.
+
+        Args:
+            x (Sequence[Tensor]): ``(x_slow [N, Cs, Ts, H, W],
+                x_fast [N, Cf, Tf, H, W], x_audio [N, Ca, Ta, Fa])``.
+
+        Returns:
+            Tensor: Class scores ``[N, num_classes]``.
+        """
+        if isinstance(x, Tensor):
+            x = (x, )
+        feats = torch.cat([self.pool(feat) for feat in x], dim=1)
+        if feats.shape[1] != self.in_channels:
+            shapes = [tuple(feat.shape) for feat in x]
+            raise ValueError(
+                f'{type(self).__name__}: the pooled pathway features have '
+                f'{feats.shape[1]} channels in total (feature shapes '
+                f'{shapes}) but in_channels={self.in_channels}; set '
+                f'model.cls_head.in_channels to {feats.shape[1]}.')
+        if self.dropout is not None:
+            feats = self.dropout(feats)
+        return self.fc_cls(feats)
+
+    def average_clip(self, cls_scores: Tensor, num_segs: int = 1) -> Tensor:
+        """Average the scores of the ``num_segs`` views of each sample.
+
+        As :meth:`BaseHead.average_clip`, except that multi-label heads
+        (``multi_class=True``) average sigmoid probabilities under
+        ``average_clips='prob'``: a softmax would make the classes compete.
+        """
+        if not (self.multi_class and self.average_clips == 'prob'):
+            return super().average_clip(cls_scores, num_segs)
+        cls_scores = cls_scores.view((-1, num_segs) + cls_scores.shape[1:])
+        return torch.sigmoid(cls_scores).mean(dim=1)
+
+
+__all__ = ['AVSlowFastHead']

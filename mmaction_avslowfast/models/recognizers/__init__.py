@@ -1,0 +1,3 @@
+from .av_recognizer3d import AVRecognizer3D
+
+__all__ = ['AVRecognizer3D']

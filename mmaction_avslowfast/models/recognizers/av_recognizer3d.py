@@ -1,0 +1,87 @@
+from typing import Dict, Sequence, Tuple
+
+import torch
+from mmaction.models.recognizers import MMRecognizer3D
+from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList, SampleList
+from torch import Tensor
+
+
+@MODELS.register_module()
+class AVRecognizer3D(MMRecognizer3D):
+    """Audio-visual 3D recognizer: :class:`MMRecognizer3D` plus the
+    backbone's auxiliary (AVS) losses.
+
+    Inputs come from ``MultiModalDataPreprocessor`` as
+    ``dict(imgs=[N, V, 3, T, H, W], audios=[N, V, C, 128, 80])``; the views
+    are flattened per modality and passed to ``backbone(imgs=..., audios=...)``.
+    At test time the head averages the ``V`` views (``average_clips``).
+
+    In ``loss`` mode every entry of ``backbone.aux_losses()`` (e.g.
+    ``loss_avs_res3``) is added to the loss dict as its own key, so MMEngine
+    sums it into ``loss`` and logs it separately.
+
+    Args:
+        blank_modalities (Sequence[str]): Modalities whose input is replaced
+            by zeros before the backbone, in training and testing. With
+            ``('audios',)`` the same architecture sees no audio information,
+            which gives the visual-only ablation. Default: ``()``.
+        **kwargs: Arguments of :class:`BaseRecognizer` (``backbone``,
+            ``cls_head``, ``neck``, ``train_cfg``, ``test_cfg``,
+            ``data_preprocessor``).
+    """
+
+    def __init__(self, *args, blank_modalities: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(blank_modalities, str):
+            blank_modalities = (blank_modalities, )
+        self.blank_modalities = tuple(blank_modalities)
+
+    def extract_feat(self,
+                     inputs: Dict[str, Tensor],
+                     stage: str = 'backbone',
+                     data_samples: OptSampleList = None,
+                     test_mode: bool = False) -> Tuple:
+        """Blank the configured modalities, then as
+        :meth:`MMRecognizer3D.extract_feat`."""
+        missing = [m for m in self.blank_modalities if m not in inputs]
+        if missing:
+            raise KeyError(
+                f'blank_modalities={self.blank_modalities} names {missing}, '
+                f'which the inputs do not have (inputs: {sorted(inputs)}).')
+        inputs = {
+            m: torch.zeros_like(x) if m in self.blank_modalities else x
+            for m, x in inputs.items()
+        }
+        return super().extract_feat(
+            inputs, stage=stage, data_samples=data_samples,
+            test_mode=test_mode)
+
+    def aux_losses(self) -> Dict[str, Tensor]:
+        """The backbone's auxiliary losses of the last training forward."""
+        get_losses = getattr(self.backbone, 'aux_losses', None)
+        return dict(get_losses()) if callable(get_losses) else {}
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples: SampleList,
+             **kwargs) -> Dict[str, Tensor]:
+        """Classification loss of the head plus the backbone's AVS losses.
+
+        Returns:
+            dict: ``loss_cls``, ``top1_acc``, ``top5_acc`` and e.g.
+            ``loss_avs_res3``, ``loss_avs_res4``, ``loss_avs_res5``.
+        """
+        feats, loss_kwargs = self.extract_feat(
+            inputs, data_samples=data_samples)
+        losses = self.cls_head.loss(feats, data_samples, **loss_kwargs)
+        for name, value in self.aux_losses().items():
+            if name in losses:
+                raise KeyError(f'backbone aux loss {name!r} collides with a '
+                               f'head output ({sorted(losses)})')
+            if 'loss' not in name:
+                raise KeyError(f'backbone aux loss {name!r} must contain '
+                               "'loss' so that MMEngine optimises it")
+            losses[name] = value
+        return losses
+
+
+__all__ = ['AVRecognizer3D']

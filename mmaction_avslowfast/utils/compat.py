@@ -1,0 +1,190 @@
+"""Fixes for known defects of the pinned stack, applied when the plugin is imported.
+
+Each fix names the upstream defect it works around, acts only when the defect is really
+present, and never edits site-packages.
+"""
+import functools
+import importlib
+import importlib.util
+import os
+import os.path as osp
+import pickle
+import sys
+import types
+
+DRN_MODULE = 'mmaction.models.localizers.drn'
+
+
+def _mmaction_root():
+    # find_spec('mmaction') only locates the top-level package; it does not import
+    # mmaction.models (which is what fails).
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or spec.origin is None:
+        return None
+    return osp.dirname(spec.origin)
+
+
+def drn_is_missing(mmaction_root=None):
+    """Whether the installed mmaction2 lacks ``models/localizers/drn``."""
+    root = mmaction_root or _mmaction_root()
+    if root is None:
+        return False
+    return not osp.exists(osp.join(root, 'models', 'localizers', 'drn', 'drn.py'))
+
+
+class _MissingDRN:
+    """Stands in for ``DRN``, which the mmaction2 1.2.0 wheel does not ship."""
+
+    def __init__(self, *args, **kwargs):
+        raise ImportError(
+            'DRN is not available: the mmaction2 1.2.0 wheel does not ship '
+            'mmaction/models/localizers/drn (open-mmlab/mmaction2#2714). '
+            'Install mmaction2 from source to use DRN.')
+
+
+def install_drn_shim():
+    """Make ``import mmaction.models`` work on the mmaction2 1.2.0 wheel.
+
+    Upstream defect: open-mmlab/mmaction2#2714. The 1.2.0 wheel and sdist lack
+    ``mmaction/models/localizers/drn`` (no ``__init__.py``, so ``find_packages``
+    skipped it) while ``mmaction/models/localizers/__init__.py`` imports
+    ``from .drn.drn import DRN``. We register placeholder modules for the missing
+    package only when it is really missing; source installs are left alone.
+
+    Returns:
+        bool: True if the shim was installed.
+    """
+    if DRN_MODULE in sys.modules or not drn_is_missing():
+        return False
+    package = types.ModuleType(DRN_MODULE)
+    package.__path__ = []
+    module = types.ModuleType(DRN_MODULE + '.drn')
+    module.DRN = _MissingDRN
+    package.drn = module
+    sys.modules[DRN_MODULE] = package
+    sys.modules[DRN_MODULE + '.drn'] = module
+    return True
+
+
+install_drn_shim()
+
+
+# --------------------------------------------------------------------------
+# Safe loading of MMEngine runner checkpoints on torch >= 2.6
+# --------------------------------------------------------------------------
+# Upstream defect: torch >= 2.6 defaults ``torch.load`` to ``weights_only=True``,
+# and mmengine 0.10.7 (open-mmlab/mmengine#1655; fixed only after 0.10.7 by
+# commit 151a87a, #1670, unreleased) calls ``torch.load`` without it. Runner
+# checkpoints hold message-hub ``HistoryBuffer`` objects, numpy scalars and arrays,
+# and ``getattr(HistoryBuffer, 'min')``-style references to its statistics
+# methods, so ``--resume`` and ``load_from`` fail with "Unsupported global".
+#
+# Instead of turning ``weights_only`` off (which would let a checkpoint run any
+# callable), every mmengine checkpoint loader runs inside a scoped allowlist of
+# exactly those objects. ``getattr`` is replaced by a restricted version that only
+# resolves HistoryBuffer's own methods. Anything else is refused with a clear error
+# unless the user opts in with ALLOW_UNSAFE_ENV=1 for a checkpoint they trust.
+ALLOW_UNSAFE_ENV = 'MMACTION_AVSLOWFAST_ALLOW_UNSAFE_CHECKPOINTS'
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint needs pickle globals outside the safe allowlist."""
+
+
+def _history_buffer_class():
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return HistoryBuffer
+
+
+def _restricted_getattr(obj, name, *default):
+    """``getattr`` limited to the statistics methods of ``HistoryBuffer``."""
+    history_buffer = _history_buffer_class()
+    attribute = getattr(obj, name, None) if obj is history_buffer else None
+    if not (isinstance(name, str) and not name.startswith('_')
+            and callable(attribute)
+            and getattr(attribute, '__qualname__', '').startswith('HistoryBuffer.')):
+        raise UnsafeCheckpointError(
+            f'checkpoint asks for getattr({obj!r}, {name!r}), which is not a '
+            'HistoryBuffer statistics method')
+    return attribute
+
+
+def _numpy_safe_globals():
+    import numpy as np
+    entries = [np.ndarray, np.dtype]
+    entries += [dtype_class for dtype_class in vars(getattr(np, 'dtypes', object)).values()
+                if isinstance(dtype_class, type) and issubclass(dtype_class, np.dtype)]
+    # numpy 2 pickles through numpy._core, numpy 1 through numpy.core.
+    for module_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        entries += [(module._reconstruct, f'{module_name}._reconstruct'),
+                    (module.scalar, f'{module_name}.scalar')]
+    return entries
+
+
+def checkpoint_safe_globals():
+    """The allowlist of pickle globals an MMEngine runner checkpoint needs."""
+    return [_history_buffer_class(), (_restricted_getattr, 'builtins.getattr'),
+            *_numpy_safe_globals()]
+
+
+def unsafe_loading_allowed():
+    return os.environ.get(ALLOW_UNSAFE_ENV, '').lower() in ('1', 'true', 'yes')
+
+
+def _load_local_unsafe(filename, map_location):
+    import torch
+    return torch.load(osp.expanduser(filename), map_location=map_location,
+                      weights_only=False)
+
+
+def _safe_loader(loader):
+    """Wrap an mmengine checkpoint loader so it runs with the allowlist."""
+    import torch
+
+    @functools.wraps(loader)  # keeps __name__: mmengine logs it
+    def load(filename, *args, **kwargs):
+        try:
+            with torch.serialization.safe_globals(checkpoint_safe_globals()):
+                return loader(filename, *args, **kwargs)
+        except (pickle.UnpicklingError, UnsafeCheckpointError) as error:
+            if unsafe_loading_allowed() and loader.__name__ == 'load_from_local':
+                return _load_local_unsafe(filename, *args, **kwargs)
+            raise UnsafeCheckpointError(
+                f'Refused to load checkpoint {filename!r}: it contains pickled '
+                'objects outside the allowlist of MMEngine checkpoints (a file '
+                'that was not written by an MMEngine runner, or a malicious '
+                f'one). Reason: {error}. If you trust this file, set '
+                f'{ALLOW_UNSAFE_ENV}=1 to load it with weights_only=False.'
+            ) from error
+
+    load.__mmaction_avslowfast_safe__ = True
+    return load
+
+
+def install_safe_checkpoint_loading():
+    """Run every registered mmengine checkpoint loader with the allowlist.
+
+    Only needed (and only applied) when torch >= 2.6 loads with weights_only by
+    default. Idempotent.
+
+    Returns:
+        bool: True if loaders were wrapped by this call.
+    """
+    import torch
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if not hasattr(torch.serialization, 'safe_globals'):
+        return False  # torch < 2.5: mmengine's weights_only=False default applies
+    wrapped = False
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if getattr(loader, '__mmaction_avslowfast_safe__', False):
+            continue
+        CheckpointLoader.register_scheme(prefix, _safe_loader(loader), force=True)
+        wrapped = True
+    return wrapped
+
+
+install_safe_checkpoint_loading()

@@ -1,0 +1,204 @@
+"""Synthesize small audio-visual test media with PyAV (H.264 + AAC in mp4).
+
+Used by the unit tests, the benchmarks and the demo-dataset tool, so that
+nothing has to be downloaded. Everything is deterministic.
+
+Main entry point: :func:`write_av_video`. Example::
+
+    from mmaction_avslowfast.utils.synthetic_media import write_av_video
+    info = write_av_video('tone.mp4', duration=6.0, fps=30, size=(64, 48),
+                          tone_schedule=[(0.0, 440.0), (3.0, 1760.0)],
+                          sample_rate=44100, channels=2)
+    # 0-3 s: 440 Hz sine; 3-6 s: 1760 Hz sine. info['num_frames'] == 180
+
+The visual content encodes time: frame ``i`` is a horizontal gradient whose
+offset moves with ``i`` plus an optional per-video colour (``color_seed``), so
+decoded frames are distinguishable and compress well.
+"""
+import os
+import os.path as osp
+from fractions import Fraction
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+ToneSchedule = Sequence[Tuple[float, Optional[float]]]
+
+_AAC_FRAME_SIZE = 1024
+
+
+def tone_waveform(duration: float,
+                  sample_rate: int,
+                  tone_schedule: ToneSchedule,
+                  amplitude: float = 0.5) -> np.ndarray:
+    """Mono waveform following a piecewise-constant tone schedule.
+
+    Args:
+        duration (float): Length in seconds.
+        sample_rate (int): Samples per second.
+        tone_schedule (Sequence[tuple]): ``(start_time_s, freq_hz)`` pairs,
+            sorted by start time. Each frequency lasts until the next start
+            time (the last until ``duration``). ``freq_hz`` of ``None`` or
+            ``0`` means silence. Before the first start time: silence.
+        amplitude (float): Peak amplitude in [0, 1].
+
+    Returns:
+        np.ndarray: float32 ``[num_samples]`` with
+        ``num_samples = round(duration * sample_rate)``.
+    """
+    num_samples = int(round(duration * sample_rate))
+    t = np.arange(num_samples, dtype=np.float64) / sample_rate
+    wave = np.zeros(num_samples, dtype=np.float64)
+    starts = [float(s) for s, _ in tone_schedule]
+    if starts != sorted(starts):
+        raise ValueError(f'tone_schedule must be sorted by start time, '
+                         f'got {list(tone_schedule)}')
+    bounds = starts[1:] + [duration]
+    for (start, freq), end in zip(tone_schedule, bounds):
+        if not freq:
+            continue
+        mask = (t >= start) & (t < end)
+        # Phase measured from the segment start keeps each tone clean.
+        wave[mask] = amplitude * np.sin(2 * np.pi * freq * (t[mask] - start))
+    return wave.astype(np.float32)
+
+
+def frame_image(index: int, size: Tuple[int, int],
+                color_seed: int = 0) -> np.ndarray:
+    """RGB frame ``[H, W, 3]`` uint8 whose content encodes ``index``."""
+    width, height = size
+    rng = np.random.RandomState(color_seed)
+    tint = rng.randint(0, 256, size=3)
+    x = np.arange(width)[None, :]
+    y = np.arange(height)[:, None]
+    base = (x * 4 + y * 2 + index * 8) % 256
+    img = np.stack([(base + tint[c]) % 256 for c in range(3)], axis=-1)
+    return img.astype(np.uint8)
+
+
+def write_av_video(path: str,
+                   duration: float = 4.0,
+                   fps: Union[int, float, Fraction] = 30,
+                   size: Tuple[int, int] = (64, 48),
+                   tone_schedule: ToneSchedule = ((0.0, 440.0), ),
+                   sample_rate: int = 16000,
+                   channels: int = 1,
+                   with_audio: bool = True,
+                   amplitude: float = 0.5,
+                   audio_duration: Optional[float] = None,
+                   color_seed: int = 0,
+                   crf: int = 28) -> Dict:
+    """Write an mp4 with an H.264 video stream and (optionally) AAC audio.
+
+    Args:
+        path (str): Output file (``.mp4``). Parent folders are created.
+        duration (float): Video length in seconds. Default: 4.0.
+        fps (int | float | Fraction): Frame rate. Default: 30.
+        size (tuple[int, int]): ``(width, height)``; both must be even
+            (yuv420p). Default: (64, 48).
+        tone_schedule (Sequence[tuple]): ``(start_time_s, freq_hz)`` pairs,
+            see :func:`tone_waveform`. Default: a 440 Hz tone throughout.
+        sample_rate (int): Audio sample rate in Hz (e.g. 8000, 16000,
+            44100, 48000). Default: 16000.
+        channels (int): 1 (mono) or 2 (stereo; both channels carry the
+            same tone, the right one at 80 % amplitude). Default: 1.
+        with_audio (bool): Add an audio stream at all. Default: True.
+        amplitude (float): Tone amplitude. Default: 0.5.
+        audio_duration (float, optional): Length of the audio track if it
+            should differ from the video (e.g. shorter audio). Default: same
+            as ``duration``.
+        color_seed (int): Changes the frame colours (tell videos apart).
+        crf (int): x264 constant rate factor. Default: 28.
+
+    Returns:
+        dict: ``path``, ``num_frames``, ``fps`` (float), ``duration``,
+        ``sample_rate``, ``channels``, ``with_audio``, ``audio_duration``,
+        ``tone_schedule`` (list).
+    """
+    import av
+
+    if size[0] % 2 or size[1] % 2:
+        raise ValueError(f'size must be even for yuv420p, got {size}')
+    if channels not in (1, 2):
+        raise ValueError(f'channels must be 1 or 2, got {channels}')
+    dirname = osp.dirname(osp.abspath(path))
+    os.makedirs(dirname, exist_ok=True)
+
+    rate = Fraction(fps).limit_denominator(1001)
+    num_frames = int(round(duration * float(rate)))
+    audio_duration = duration if audio_duration is None else audio_duration
+
+    container = av.open(path, mode='w')
+    vstream = container.add_stream('libx264', rate=rate)
+    vstream.width, vstream.height = size
+    vstream.pix_fmt = 'yuv420p'
+    vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
+
+    audio_chunks = []
+    if with_audio:
+        layout = 'mono' if channels == 1 else 'stereo'
+        astream = container.add_stream('aac', rate=sample_rate)
+        astream.layout = layout
+        mono = tone_waveform(audio_duration, sample_rate, tone_schedule,
+                             amplitude)
+        wave = mono[None] if channels == 1 else np.stack([mono, 0.8 * mono])
+        for start in range(0, wave.shape[1], _AAC_FRAME_SIZE):
+            chunk = np.ascontiguousarray(
+                wave[:, start:start + _AAC_FRAME_SIZE], dtype=np.float32)
+            audio_chunks.append((start / sample_rate, start, chunk))
+
+    def mux_audio_until(t_limit):
+        while audio_chunks and audio_chunks[0][0] <= t_limit:
+            _, start, chunk = audio_chunks.pop(0)
+            frame = av.AudioFrame.from_ndarray(
+                chunk, format='fltp', layout=astream.layout.name)
+            frame.sample_rate = sample_rate
+            frame.pts = start
+            frame.time_base = Fraction(1, sample_rate)
+            container.mux(astream.encode(frame))
+
+    for i in range(num_frames):
+        t = i / float(rate)
+        if with_audio:
+            mux_audio_until(t)
+        vframe = av.VideoFrame.from_ndarray(
+            frame_image(i, size, color_seed), format='rgb24')
+        vframe.pts = i
+        vframe.time_base = 1 / rate
+        container.mux(vstream.encode(vframe))
+    if with_audio:
+        mux_audio_until(float('inf'))
+        container.mux(astream.encode(None))
+    container.mux(vstream.encode(None))
+    container.close()
+
+    return dict(
+        path=path,
+        num_frames=num_frames,
+        fps=float(rate),
+        duration=duration,
+        sample_rate=sample_rate,
+        channels=channels,
+        with_audio=with_audio,
+        audio_duration=audio_duration if with_audio else 0.0,
+        tone_schedule=[tuple(x) for x in tone_schedule])
+
+
+def truncate_file(src: str, dst: str, keep_fraction: float = 0.3) -> str:
+    """Copy the first ``keep_fraction`` of ``src``'s bytes to ``dst``.
+
+    An mp4 written by :func:`write_av_video` keeps its index (moov) at the
+    end, so the copy is a corrupt, undecodable file. Returns ``dst``.
+    """
+    with open(src, 'rb') as f:
+        data = f.read()
+    with open(dst, 'wb') as f:
+        f.write(data[:max(1, int(len(data) * keep_fraction))])
+    return dst
+
+
+def dominant_frequency(wave: np.ndarray, sample_rate: int) -> float:
+    """Frequency (Hz) of the largest magnitude FFT bin of a mono waveform."""
+    wave = np.asarray(wave, dtype=np.float64)
+    spec = np.abs(np.fft.rfft(wave * np.hanning(len(wave))))
+    return float(np.argmax(spec) * sample_rate / len(wave))

@@ -1,0 +1,47 @@
+import os.path as osp
+from importlib import metadata
+
+from setuptools import find_packages, setup
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join('mmaction_avslowfast', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+def read_requirements(name):
+    with open(osp.join('requirements', name)) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def runtime_requirements():
+    """Loose runtime requirements.
+
+    mmcv-lite and a full mmcv both provide the ``mmcv`` module; a user who already has a
+    full (compiled) mmcv keeps it instead of getting mmcv-lite on top of it.
+    """
+    requirements = read_requirements('runtime.txt')
+    try:
+        metadata.version('mmcv')
+    except metadata.PackageNotFoundError:
+        return requirements
+    return [('mmcv' + r[len('mmcv-lite'):]) if r.startswith('mmcv-lite') else r
+            for r in requirements]
+
+
+setup(
+    name='mmaction-avslowfast',
+    version=read_version(),
+    description='Audiovisual SlowFast Networks (AVSlowFast) for MMAction2',
+    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmaction_avslowfast', 'mmaction_avslowfast.*']),
+    python_requires='>=3.8',
+    install_requires=runtime_requirements(),
+    extras_require={'tests': read_requirements('tests.txt')},
+    license='Apache License 2.0',
+    zip_safe=False,
+)

@@ -1,0 +1,183 @@
+"""The stack fixes of mmaction_avslowfast.utils.compat, each proven on the real stack."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import Dataset
+
+import mmaction_avslowfast  # noqa: F401  (applies the fixes)
+from mmaction_avslowfast.utils import compat
+
+
+def run_python(code, env=None):
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+# ------------------------------------------------------------------ drn shim
+def test_stock_mmaction_models_import_fails_without_plugin():
+    """The upstream defect (mmaction2#2714) is real on this stack."""
+    if not compat.drn_is_missing():
+        pytest.skip('this mmaction2 install ships localizers/drn')
+    result = run_python('import mmaction.models')
+    assert result.returncode != 0
+    assert 'mmaction.models.localizers.drn' in result.stderr
+
+
+def test_mmaction_models_imports_with_plugin():
+    result = run_python('import mmaction_avslowfast, mmaction.models, sys; '
+                        "print(type(sys.modules['mmaction.models.localizers.drn']).__name__)")
+    assert result.returncode == 0, result.stderr
+    assert 'module' in result.stdout
+
+
+def test_shim_only_when_drn_really_missing(tmp_path):
+    drn_dir = tmp_path / 'models' / 'localizers' / 'drn'
+    assert compat.drn_is_missing(str(tmp_path))
+    drn_dir.mkdir(parents=True)
+    (drn_dir / 'drn.py').write_text('')
+    assert not compat.drn_is_missing(str(tmp_path))
+    # Already imported (or really present): a second call changes nothing.
+    assert compat.install_drn_shim() is False
+
+
+def test_missing_drn_placeholder_explains_itself():
+    from mmaction.models.localizers import DRN
+    if DRN is not compat._MissingDRN:
+        pytest.skip('real DRN installed')
+    with pytest.raises(ImportError, match='2714'):
+        DRN()
+
+
+# ------------------------------------------------------- safe checkpoint load
+def _tiny_runner(work_dir, max_epochs, **kwargs):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Model(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        def forward(self, x, mode='tensor'):
+            out = self.linear(torch.stack(x))
+            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+    class Data(Dataset):
+
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, index):
+            return dict(x=torch.full((2, ), float(index)))
+
+    return Runner(
+        model=Model(), work_dir=str(work_dir),
+        train_dataloader=dict(dataset=Data(), batch_size=4,
+                              sampler=dict(type='DefaultSampler', shuffle=True),
+                              collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+        randomness=dict(seed=0), **kwargs)
+
+
+def test_runner_checkpoint_needs_the_fix():
+    """Without the allowlist, torch >= 2.6 refuses an mmengine checkpoint."""
+    if not hasattr(torch.serialization, 'safe_globals'):
+        pytest.skip('torch < 2.5')
+    from mmengine.logging import HistoryBuffer
+    import io
+    buffer = io.BytesIO()
+    torch.save({'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.0], [1])}}}, buffer)
+    buffer.seek(0)
+    with pytest.raises(Exception, match='HistoryBuffer'):
+        torch.load(buffer)
+
+
+def test_resume_and_load_from_runner_checkpoint(tmp_path):
+    runner = _tiny_runner(tmp_path, max_epochs=2)
+    runner.train()
+    checkpoint = tmp_path / 'epoch_1.pth'
+    assert checkpoint.exists()
+
+    resumed = _tiny_runner(tmp_path / 'resume', max_epochs=3, resume=True,
+                           load_from=str(checkpoint))
+    resumed.train()
+    assert resumed.epoch == 3
+    assert resumed.iter == 3 * 2
+
+    loaded = _tiny_runner(tmp_path / 'load', max_epochs=1, load_from=str(tmp_path / 'epoch_2.pth'))
+    loaded.train()
+
+    from mmengine.runner.checkpoint import _load_checkpoint
+    state = _load_checkpoint(str(tmp_path / 'epoch_2.pth'))
+    assert state['meta']['epoch'] == 2
+    assert 'momentum_buffer' in str(state['optimizer']['state'])
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
+
+
+class _RunsCommand:
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+class _ReadsPrivateAttribute:
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': _RunsCommand(marker)}, path)
+    with pytest.raises(compat.UnsafeCheckpointError, match=compat.ALLOW_UNSAFE_ENV):
+        _load_checkpoint(str(path))
+    assert not marker.exists()
+
+    sneaky = tmp_path / 'getattr.pth'
+    torch.save({'payload': _ReadsPrivateAttribute()}, sneaky)
+    with pytest.raises(compat.UnsafeCheckpointError):
+        _load_checkpoint(str(sneaky))
+
+
+def test_explicit_opt_in_loads_a_trusted_pickle(tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    marker = tmp_path / 'trusted-side-effect'
+    path = tmp_path / 'trusted.pth'
+    torch.save({'payload': _RunsCommand(marker)}, path)
+    monkeypatch.setenv(compat.ALLOW_UNSAFE_ENV, '1')
+    _load_checkpoint(str(path))
+    assert marker.exists()
+
+
+def test_loader_names_are_kept_for_mmengine_logs():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    loader = CheckpointLoader._get_checkpoint_loader('/some/file.pth')
+    assert loader.__name__ == 'load_from_local'
+    assert loader.__mmaction_avslowfast_safe__
+
+
+# ------------------------------------------------------------- packaging
+def test_pkg_resources_available_for_mim_and_config_scopes():
+    import pkg_resources  # noqa: F401
+    from mim.utils import utils  # noqa: F401  (imports pkg_resources at module level)
+
+
+def test_importlib_metadata_declared():
+    requirements = open(osp.join(osp.dirname(__file__), '..', '..', 'requirements',
+                                 'runtime.txt')).read()
+    assert 'importlib_metadata' in requirements
+    import importlib_metadata  # noqa: F401
