@@ -12,15 +12,18 @@ from mmaction import registry
 
 REGISTRIES = dict(MODELS=registry.MODELS, TRANSFORMS=registry.TRANSFORMS,
                   DATASETS=registry.DATASETS, HOOKS=registry.HOOKS,
-                  METRICS=registry.METRICS)
+                  METRICS=registry.METRICS, TASK_UTILS=registry.TASK_UTILS)
 
 # What users put in configs. Keep in sync with the README's component list.
 EXPECTED = dict(
-    MODELS=['AVSlowFast', 'AVSlowFastHead', 'AVRecognizer3D'],
+    MODELS=['AVSlowFast', 'AVSlowFastAudioPathway', 'AVSlowFastHead', 'AVRecognizer3D',
+            'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead'],
     HOOKS=['DropPathwayHook'],
-    TRANSFORMS=[],
-    DATASETS=[],
-    METRICS=[],
+    TRANSFORMS=['LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',
+                'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask', 'CheckedDecordInit'],
+    DATASETS=['AVAAudioDataset'],
+    METRICS=['RobustAVAMetric'],
+    TASK_UTILS=['AVAMaxIoUAssigner', 'AVARandomSampler'],
 )
 
 
@@ -65,7 +68,7 @@ def test_package_import_registers_without_walking_modules():
     import sys
     code = ('import mmaction_avslowfast, inspect\n'
             'from mmaction import registry as r\n'
-            'regs = [r.MODELS, r.TRANSFORMS, r.DATASETS, r.HOOKS, r.METRICS]\n'
+            'regs = [r.MODELS, r.TRANSFORMS, r.DATASETS, r.HOOKS, r.METRICS, r.TASK_UTILS]\n'
             'print(sorted(n for reg in regs for n, c in reg.module_dict.items()\n'
             "      if inspect.getmodule(c).__name__.startswith('mmaction_avslowfast')))\n")
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)

@@ -1,1 +1,1 @@
-from . import transforms  # noqa: F401
+from . import ava_audio_dataset, transforms  # noqa: F401

@@ -1,0 +1,4 @@
+from .ava_eval import average_precision, ava_eval
+from .ava_metric import RobustAVAMetric
+
+__all__ = ['average_precision', 'ava_eval', 'RobustAVAMetric']

@@ -1,1 +1,2 @@
-from . import backbones, data_preprocessors, heads, recognizers, roi_heads  # noqa: F401
+from . import (backbones, data_preprocessors, detectors, heads,  # noqa: F401
+               recognizers, roi_heads)

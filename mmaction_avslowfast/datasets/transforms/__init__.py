@@ -1,0 +1,15 @@
+"""Audio transforms for AVSlowFast (registered in MMAction2's TRANSFORMS)."""
+from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
+from .audio_features import (AudioDecodeError, LogMelExtractor,
+                             clip_time_spans, decode_audio, logmel_clips,
+                             slice_logmel)
+from .audio_loading import (AlignAudioViews, AudioLogMelClips,
+                            LoadAudioFromVideo, LoadLogMel, silence_value)
+from .video_loading import CheckedDecordInit, VideoDecodeError
+
+__all__ = [
+    'LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',
+    'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask', 'AudioDecodeError',
+    'LogMelExtractor', 'decode_audio', 'clip_time_spans', 'slice_logmel',
+    'logmel_clips', 'silence_value', 'CheckedDecordInit', 'VideoDecodeError'
+]

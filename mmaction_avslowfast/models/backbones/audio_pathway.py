@@ -15,7 +15,7 @@ frequency. The pathway differs from MMAction2's ``ResNetAudio`` in its blocks:
 * from res3 on, the first block of each stage strides by 2 in time and
   frequency (``reduce_tf``), so 128 x 80 becomes 16 x 10 at res5.
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import torch
 import torch.nn as nn
@@ -75,8 +75,8 @@ class TimeFreqBlock(BaseModule):
     """Residual block with decoupled time and frequency convs.
 
     A 3x1 (time) and a 1x3 (frequency) conv act on the block input in parallel
-    (each followed by BN and ReLU); their outputs are concatenated and mapped by
-    a 1x1 conv + BN to ``out_channels``; then the shortcut is added and ReLU
+    (each followed by BN and ReLU); their outputs are concatenated and mapped
+    by a 1x1 conv + BN to ``out_channels``; then the shortcut is added and ReLU
     applied. This is the reference's ``TimeFreqBottleneckTransform_v1``.
 
     Args:
@@ -123,7 +123,7 @@ class TimeFreqBlock(BaseModule):
 
     @property
     def last_norm(self) -> nn.Module:
-        return self.conv_out.bn
+        return self.conv_out.norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -172,7 +172,7 @@ class AudioBottleneck(BaseModule):
 
     @property
     def last_norm(self) -> nn.Module:
-        return self.conv3.bn
+        return self.conv3.norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -216,7 +216,7 @@ class AudioBasicBlock(BaseModule):
 
     @property
     def last_norm(self) -> nn.Module:
-        return self.conv2.bn
+        return self.conv2.norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -349,11 +349,3 @@ class AVSlowFastAudioPathway(BaseModule):
             outs.append(getattr(self, name)(outs[-1]))
         return outs
 
-
-def audio_stage_channels(depth: int, base_channels: int) -> Sequence[int]:
-    """Channels after the stem and res2..res5 for a given depth/width."""
-    stage_blocks, bottleneck = AUDIO_ARCH_SETTINGS[depth]
-    expansion = 4 if bottleneck else 1
-    return [base_channels] + [
-        base_channels * 2**i * expansion for i in range(len(stage_blocks))
-    ]

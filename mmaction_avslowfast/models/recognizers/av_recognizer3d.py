@@ -1,9 +1,11 @@
-from typing import Dict, Sequence, Tuple
+from collections import Counter
+from typing import Dict, Iterable, Sequence, Tuple
 
 import torch
 from mmaction.models.recognizers import MMRecognizer3D
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList, SampleList
+from mmengine.logging import print_log
 from torch import Tensor
 
 
@@ -14,7 +16,8 @@ class AVRecognizer3D(MMRecognizer3D):
 
     Inputs come from ``MultiModalDataPreprocessor`` as
     ``dict(imgs=[N, V, 3, T, H, W], audios=[N, V, C, 128, 80])``; the views
-    are flattened per modality and passed to ``backbone(imgs=..., audios=...)``.
+    are flattened per modality and passed to
+    ``backbone(imgs=..., audios=...)``.
     At test time the head averages the ``V`` views (``average_clips``).
 
     In ``loss`` mode every entry of ``backbone.aux_losses()`` (e.g.
@@ -57,6 +60,26 @@ class AVRecognizer3D(MMRecognizer3D):
             inputs, stage=stage, data_samples=data_samples,
             test_mode=test_mode)
 
+    def init_weights(self) -> None:
+        """Initialise as usual, then log which backbone tensors came from a
+        pretrained checkpoint and which were newly initialised (when the
+        backbone loaded one, see ``AVSlowFast.load_slowfast_checkpoint``)."""
+        super().init_weights()
+        report = getattr(self.backbone, 'pretrained_report', None)
+        if report:
+            source = getattr(self.backbone, 'pretrained', None)
+            init_cfg = getattr(self.backbone, 'init_cfg', None)
+            if source is None and isinstance(init_cfg, dict):
+                source = init_cfg.get('checkpoint')
+            print_log(
+                f'AVRecognizer3D: pretrained backbone from {source}:\n'
+                + '\n'.join(f'  {kind}: {summarize_keys(report[kind])}'
+                            for kind in ('loaded', 'missing', 'mismatched',
+                                         'unexpected') if kind in report)
+                + '\n  ("missing" = newly initialised; cls_head is always '
+                'newly initialised)',
+                logger='current')
+
     def aux_losses(self) -> Dict[str, Tensor]:
         """The backbone's auxiliary losses of the last training forward."""
         get_losses = getattr(self.backbone, 'aux_losses', None)
@@ -84,4 +107,15 @@ class AVRecognizer3D(MMRecognizer3D):
         return losses
 
 
-__all__ = ['AVRecognizer3D']
+def summarize_keys(keys: Iterable[str], depth: int = 2) -> str:
+    """``'slow_path.layer1 (40), ...'``: parameter/buffer names grouped by
+    their first ``depth`` components, with counts."""
+    keys = list(keys)
+    if not keys:
+        return 'none'
+    groups = Counter('.'.join(k.split('.')[:depth]) for k in keys)
+    return f'{len(keys)} tensors: ' + ', '.join(
+        f'{group} ({count})' for group, count in sorted(groups.items()))
+
+
+__all__ = ['AVRecognizer3D', 'summarize_keys']

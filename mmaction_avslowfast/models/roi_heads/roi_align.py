@@ -1,10 +1,11 @@
 """RoIAlign without compiled mmcv ops.
 
 ``mmcv.ops.RoIAlign`` needs ``mmcv._ext``, which mmcv-lite does not ship and
-which does not build against torch >= 2.6. ``torchvision.ops.roi_align`` has the
-same semantics for ``pool_mode='avg'``: rois ``(batch_idx, x1, y1, x2, y2)``,
-``aligned=True`` shifts the box by -0.5 px (pixel centres), and
-``sampling_ratio <= 0`` samples ``ceil(roi_size / output_size)`` points per bin.
+which does not build against torch >= 2.6. ``torchvision.ops.roi_align`` has
+the same semantics for ``pool_mode='avg'``: rois ``(batch_idx, x1, y1, x2,
+y2)``, ``aligned=True`` shifts the box by -0.5 px (pixel centres), and
+``sampling_ratio <= 0`` samples ``ceil(roi_size / output_size)`` points per
+bin.
 """
 from typing import Tuple, Union
 
@@ -31,7 +32,8 @@ def mmcv_roi_align_available() -> bool:
 
 
 def resolve_roi_align_backend(backend: str = 'auto') -> str:
-    """Turn ``'auto'`` into ``'mmcv'`` when it imports, else ``'torchvision'``."""
+    """Resolve ``'auto'``: ``'mmcv'`` when it imports, else
+    ``'torchvision'``."""
     if backend not in ROI_ALIGN_BACKENDS:
         raise ValueError(f'RoIAlign backend must be one of '
                          f'{ROI_ALIGN_BACKENDS}, got {backend!r}')

@@ -1,0 +1,227 @@
+"""Params, GFLOPs and CPU latency of AVSlowFast against the reference.
+
+Counts one 256x256 view (imgs ``[1, 3, 32, 256, 256]``, audios
+``[1, 1, 128, 80]``) of backbone + classification head (400 classes) in eval
+mode with ``mmengine.analysis.FlopAnalyzer`` (fvcore convention: one
+multiply-accumulate = one flop, as PySlowFast and the paper count). The
+reference figures were measured on the author's released model
+(fanyix/SlowFast @ 629fd1b) with fvcore; stock ``ResNet3dSlowFast`` R50 4x16
+is measured in the same run as a cross-check of the counting convention.
+
+Usage::
+
+    python benchmarks/model_cost.py [--runs 3] [--no-latency]
+        [--out work_dirs/model_cost.json]
+
+Exit status 1 if a figure is outside its tolerance (params 0.5 %,
+FLOPs 3 %).
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+import mmaction_avslowfast  # noqa: F401  (registers modules, applies shims)
+from mmengine.analysis import FlopAnalyzer
+from mmengine.registry import init_default_scope
+from mmaction.registry import MODELS
+
+NUM_CLASSES = 400
+PARAM_TOL = 0.005
+FLOP_TOL = 0.03
+
+
+def avslowfast_backbone(depth: int = 50, variant: str = '4x16') -> dict:
+    """Reference setting of the author's released model (F->S and A->FS only
+    after res3 and res4; AVS after res3, res4, res5)."""
+    fast_t = 8 if variant == '4x16' else 4
+    # PySlowFast's NUM_BLOCK_TEMP_KERNEL [[3,3],[4,4],[6,6],[3,3]]: only the
+    # first 6 res4 blocks get a temporal kernel (matters for R101).
+    res4 = (1, ) * 6 + (0, ) * ((23 if depth == 101 else 6) - 6)
+    fusion_kernel = 5 if variant == '4x16' else 7
+    return dict(
+        type='AVSlowFast',
+        resample_rate=fast_t,
+        speed_ratio=fast_t,
+        channel_ratio=8,
+        slow_pathway=dict(
+            type='resnet3d',
+            depth=depth,
+            pretrained=None,
+            lateral=True,
+            lateral_norm=True,
+            fusion_kernel=fusion_kernel,
+            conv1_kernel=(1, 7, 7),
+            conv1_stride_t=1,
+            pool1_stride_t=1,
+            inflate=(0, 0, res4, 1)),
+        fast_pathway=dict(
+            type='resnet3d',
+            depth=depth,
+            pretrained=None,
+            lateral=False,
+            base_channels=8,
+            conv1_kernel=(5, 7, 7),
+            conv1_stride_t=1,
+            pool1_stride_t=1,
+            inflate=(1, 1, res4, 1)),
+        fs_fusion=(False, False, True, True),
+        afs_fusion=(False, False, True, True),
+        avs_stages=(False, False, True, True, True),
+        clip_len=32,
+        audio_frames=128)
+
+
+CASES = [
+    # name, backbone cfg, head in_channels, ref params (M), ref GFLOPs
+    ('SlowFast R50 4x16 (stock)', 'slowfast', 2304, 34.48, 36.3),
+    ('AVSlowFast R50 4x16', avslowfast_backbone(50, '4x16'), 3328, 44.20,
+     39.9),
+    ('AVSlowFast R50 8x8', avslowfast_backbone(50, '8x8'), 3328, 44.55, 68.9),
+    ('AVSlowFast R101 4x16', avslowfast_backbone(101, '4x16'), 3328, 68.26,
+     64.8),
+    ('AVSlowFast R101 8x8', avslowfast_backbone(101, '8x8'), 3328, 68.60,
+     113.4),
+]
+
+
+class SlowFastClassifier(nn.Module):
+    """Stock ResNet3dSlowFast + SlowFastHead built through the registry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = MODELS.build(dict(type='ResNet3dSlowFast'))
+        self.cls_head = MODELS.build(
+            dict(
+                type='SlowFastHead',
+                num_classes=NUM_CLASSES,
+                in_channels=2304,
+                dropout_ratio=0.5))
+
+    def forward(self, imgs, audios=None):
+        return self.cls_head(self.backbone(imgs))
+
+
+class AVClassifier(nn.Module):
+    """AVSlowFast backbone + AVSlowFastHead (3-pathway late fusion)."""
+
+    def __init__(self, backbone: dict, in_channels: int) -> None:
+        super().__init__()
+        self.backbone = MODELS.build(copy.deepcopy(backbone))
+        self.cls_head = MODELS.build(
+            dict(
+                type='AVSlowFastHead',
+                num_classes=NUM_CLASSES,
+                in_channels=in_channels,
+                dropout_ratio=0.5))
+
+    def forward(self, imgs, audios):
+        return self.cls_head(self.backbone(imgs, audios))
+
+
+def build(case) -> nn.Module:
+    _, backbone, in_channels, _, _ = case
+    model = SlowFastClassifier() if backbone == 'slowfast' else AVClassifier(
+        backbone, in_channels)
+    for module in (model.backbone, model.cls_head):
+        module.init_weights()
+    return model.eval()
+
+
+def count_flops(model: nn.Module, inputs) -> float:
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return analyzer.total() / 1e9
+
+
+def latency(model: nn.Module, inputs, runs: int) -> float:
+    times = []
+    with torch.no_grad():
+        model(*inputs)  # warm-up
+        for _ in range(runs):
+            start = time.perf_counter()
+            model(*inputs)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--runs', type=int, default=3,
+                        help='timed forward passes per model (median)')
+    parser.add_argument('--no-latency', action='store_true')
+    parser.add_argument('--out', default='work_dirs/model_cost.json')
+    args = parser.parse_args()
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+
+    inputs = (torch.randn(1, 3, 32, 256, 256), torch.randn(1, 1, 128, 80))
+    rows = []
+    for case in CASES:
+        model = build(case)
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        with torch.no_grad():
+            gflops = count_flops(model, inputs)
+        lat = None if args.no_latency else latency(model, inputs, args.runs)
+        name, _, _, ref_params, ref_gflops = case
+        rows.append(
+            dict(
+                model=name,
+                params_M=round(params, 3),
+                ref_params_M=ref_params,
+                params_err=round(params / ref_params - 1, 5),
+                params_ok=abs(params / ref_params - 1) <= PARAM_TOL,
+                gflops=round(gflops, 2),
+                ref_gflops=ref_gflops,
+                gflops_err=round(gflops / ref_gflops - 1, 5),
+                gflops_ok=abs(gflops / ref_gflops - 1) <= FLOP_TOL,
+                latency_s=None if lat is None else round(lat, 3)))
+        del model
+
+    base = rows[0]['latency_s']
+    for row in rows:
+        row['latency_vs_slowfast'] = (
+            None if base is None else round(row['latency_s'] / base, 2))
+
+    header = (f'{"model":28s} {"params M":>9s} {"ref":>7s} {"err":>7s} '
+              f'{"GFLOPs":>8s} {"ref":>7s} {"err":>7s} {"CPU s":>7s} '
+              f'{"x SF":>5s}  ok')
+    print(f'one 256x256 view, 32 frames, audio 128x80, {NUM_CLASSES} classes; '
+          f'torch threads {torch.get_num_threads()}, {args.runs} timed runs')
+    print(header)
+    print('-' * len(header))
+    for r in rows:
+        lat = '-' if r['latency_s'] is None else f'{r["latency_s"]:.3f}'
+        ratio = '-' if r['latency_vs_slowfast'] is None else \
+            f'{r["latency_vs_slowfast"]:.2f}'
+        ok = 'yes' if r['params_ok'] and r['gflops_ok'] else 'NO'
+        print(f'{r["model"]:28s} {r["params_M"]:9.2f} {r["ref_params_M"]:7.2f}'
+              f' {100 * r["params_err"]:+6.2f}% {r["gflops"]:8.2f} '
+              f'{r["ref_gflops"]:7.1f} {100 * r["gflops_err"]:+6.2f}% '
+              f'{lat:>7s} {ratio:>5s}  {ok}')
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(
+            dict(
+                input=dict(imgs=list(inputs[0].shape),
+                           audios=list(inputs[1].shape)),
+                convention='FlopAnalyzer (fvcore): 1 multiply-add = 1 flop',
+                param_tolerance=PARAM_TOL,
+                flop_tolerance=FLOP_TOL,
+                rows=rows),
+            f,
+            indent=2)
+    print(f'written {args.out}')
+    return 0 if all(r['params_ok'] and r['gflops_ok'] for r in rows) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

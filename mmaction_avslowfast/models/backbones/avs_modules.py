@@ -1,0 +1,183 @@
+"""Building blocks of the AVSlowFast fusion: A->FS laterals, AVS heads and
+the DropPathway draw."""
+import hashlib
+from typing import Dict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+
+class AudioToSlowFastLateral(BaseModule):
+    """Audio -> (Slow + Fast) lateral connection (A->FS).
+
+    The audio feature is averaged over frequency, then ``num_convs`` 1-D convs
+    run along audio time (each conv, BN, ReLU). All but the last map to
+    ``interm_channels`` with stride 1; the last maps to ``out_channels`` (the
+    Slow channel count after the F->S concat) with ``stride`` = audio frames /
+    Slow frames, so its output has exactly Slow's frame count.
+
+    Args:
+        in_channels (int): Channels of the audio feature.
+        out_channels (int): Channels of the Slow tensor it is added to.
+        stride (int): Temporal stride of the last conv.
+        interm_channels (int): Width of the intermediate convs. Defaults to 64.
+        kernel_size (int): Kernel along audio time. Defaults to 5.
+        num_convs (int): Number of convs. Defaults to 2.
+        norm_cfg (dict): Norm config. Defaults to ``dict(type='BN1d')``.
+
+    Shapes: ``[B, C_a, T_a, F_a]`` -> ``[B, out_channels, T_a / stride]``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int,
+                 interm_channels: int = 64,
+                 kernel_size: int = 5,
+                 num_convs: int = 2,
+                 norm_cfg: Dict = dict(type='BN1d', requires_grad=True)
+                 ) -> None:
+        super().__init__()
+        if num_convs < 1:
+            raise ValueError(f'audio_fusion_convs must be >= 1, '
+                             f'got {num_convs}')
+        self.stride = stride
+        convs = []
+        c_in = in_channels
+        for i in range(num_convs):
+            last = i == num_convs - 1
+            c_out = out_channels if last else interm_channels
+            convs.append(
+                ConvModule(
+                    c_in,
+                    c_out,
+                    kernel_size,
+                    stride=stride if last else 1,
+                    padding=kernel_size // 2,
+                    bias=False,
+                    conv_cfg=dict(type='Conv1d'),
+                    norm_cfg=norm_cfg,
+                    act_cfg=dict(type='ReLU', inplace=True)))
+            c_in = c_out
+        self.convs = nn.Sequential(*convs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.convs(x.mean(dim=-1))
+
+
+class AVSyncHead(BaseModule):
+    """Audio-visual synchronisation (AVS) loss of one stage.
+
+    Visual code: the Slow tensor (after the F->S concat, before audio is
+    added) averaged over ``T, H, W``; audio codes: the A->FS output for the
+    aligned and for the negative audio, averaged over time. Each is projected
+    to ``proj_dim`` by its own linear layer (one for visual, one shared by the
+    two audio codes), L2-normalised and scaled by 0.5 so that squared
+    distances lie in ``[0, 1]``. Contrastive loss (Korbar et al. 2018)::
+
+        L = (sum_valid |v - a+|^2 + sum_valid max(0, m - |v - a-|)^2)
+            / (2 * n_valid + 1e-8)
+
+    Args:
+        visual_channels (int): Channels of the visual code.
+        audio_channels (int): Channels of the audio code.
+        proj_dim (int): Projection dim. Defaults to 64.
+        margin (float): Contrastive margin. Defaults to 0.99.
+    """
+
+    def __init__(self,
+                 visual_channels: int,
+                 audio_channels: int,
+                 proj_dim: int = 64,
+                 margin: float = 0.99) -> None:
+        super().__init__()
+        self.margin = margin
+        self.visual_fc = nn.Linear(visual_channels, proj_dim)
+        self.audio_fc = nn.Linear(audio_channels, proj_dim)
+
+    def init_weights(self) -> None:
+        for fc in (self.visual_fc, self.audio_fc):
+            nn.init.normal_(fc.weight, std=0.01)
+            nn.init.zeros_(fc.bias)
+
+    def embed(self, visual: torch.Tensor, pos: torch.Tensor,
+              neg: torch.Tensor):
+        """Project ``visual [N, C, T, H, W]``, ``pos``/``neg`` ``[N, C, T]``
+        to scaled unit codes ``[N, proj_dim]``."""
+        v = self.visual_fc(visual.mean(dim=(2, 3, 4)))
+        p = self.audio_fc(pos.mean(dim=2))
+        n = self.audio_fc(neg.mean(dim=2))
+        return tuple(0.5 * F.normalize(c, p=2, dim=1) for c in (v, p, n))
+
+    def forward(self, visual: torch.Tensor, pos: torch.Tensor,
+                neg: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Loss of one stage; ``valid`` is a ``[N]`` bool mask of usable
+        pairs. Masked pairs contribute zero (the graph stays connected)."""
+        v, p, n = self.embed(visual, pos, neg)
+        pos_term = (v - p).pow(2).sum(dim=1)
+        neg_dist = torch.linalg.vector_norm(v - n, dim=1)
+        neg_term = (self.margin - neg_dist).clamp(min=0).pow(2)
+        mask = valid.to(pos_term.dtype)
+        return ((pos_term + neg_term) * mask).sum() / (2 * mask.sum() + 1e-8)
+
+
+def valid_avs_pairs(pos: torch.Tensor,
+                    neg: torch.Tensor,
+                    var_thresh: float = 0.01,
+                    dup_thresh: float = 0.99999) -> torch.Tensor:
+    """Mask of (aligned, negative) spectrogram pairs usable for AVS.
+
+    A pair is dropped when either spectrogram is near-silent (variance
+    ``<= var_thresh``) or when the two are near duplicates (cosine similarity
+    ``>= dup_thresh``).
+
+    Args:
+        pos, neg (torch.Tensor): ``[N, 1, T, F]`` spectrograms.
+
+    Returns:
+        torch.Tensor: ``[N]`` bool.
+    """
+    with torch.no_grad():
+        pos = pos.flatten(1).float()
+        neg = neg.flatten(1).float()
+        loud = (pos.var(dim=1) > var_thresh) & (neg.var(dim=1) > var_thresh)
+        cos = F.cosine_similarity(pos, neg, dim=1, eps=1e-12)
+        return loud & (cos < dup_thresh)
+
+
+def easy_negative_index(batch_size: int, epoch: int, mix_neg_epoch: int,
+                        easy_neg_ratio: float) -> torch.Tensor:
+    """Which sample's negative each sample uses (the AVS curriculum).
+
+    Sample ``i < SN`` takes the negative of sample ``(i + 1) % SN`` (an *easy*
+    negative from another video); samples ``i >= SN`` keep their own *hard*
+    negative. ``SN = N`` before ``mix_neg_epoch`` and
+    ``max(floor(easy_neg_ratio * N), 1)`` from then on.
+    """
+    if epoch >= mix_neg_epoch:
+        sn = max(int(easy_neg_ratio * batch_size), 1)
+    else:
+        sn = batch_size
+    index = torch.arange(batch_size)
+    index[:sn] = (torch.arange(sn) + 1) % sn
+    return index
+
+
+def drop_pathway_draw(probability: float, seed: int, iteration: int) -> bool:
+    """DropPathway decision: a pure function of ``(seed, iteration)``.
+
+    The pair is hashed into the seed of a private ``torch.Generator`` so that
+    every rank draws the same value and a resumed run repeats the decisions.
+    Returns True (drop) with the given probability.
+    """
+    if probability <= 0:
+        return False
+    if probability >= 1:
+        return True
+    digest = hashlib.sha256(f'{int(seed)}:{int(iteration)}'.encode())
+    gen = torch.Generator().manual_seed(
+        int.from_bytes(digest.digest()[:8], 'little') & (2**63 - 1))
+    return bool(torch.rand((), generator=gen).item() < probability)

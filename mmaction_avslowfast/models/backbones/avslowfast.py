@@ -1,0 +1,595 @@
+"""AVSlowFast backbone (Xiao et al., "Audiovisual SlowFast Networks for Video
+Recognition", arXiv 2001.08740) on top of MMAction2's ``ResNet3dPathway``."""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.logging import MMLogger, print_log
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, kaiming_init
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmaction.models.backbones.resnet3d_slowfast import ResNet3dPathway
+from mmaction.registry import MODELS
+from .audio_pathway import AVSlowFastAudioPathway
+from .avs_modules import (AudioToSlowFastLateral, AVSyncHead,
+                          drop_pathway_draw, easy_negative_index,
+                          valid_avs_pairs)
+
+#: Junctions, in order: outputs of the stem (after pool1), res2, res3, res4
+#: (inputs of res2..res5) and res5 (AVS only).
+JUNCTIONS = ('pool1', 'res2', 'res3', 'res4', 'res5')
+
+
+def _conv_len(length: int, kernel: int, stride: int, padding: int) -> int:
+    return (length + 2 * padding - kernel) // stride + 1
+
+
+@MODELS.register_module()
+class AVSlowFast(BaseModule):
+    """Audiovisual SlowFast backbone.
+
+    Slow and Fast pathways are MMAction2 ``ResNet3dPathway`` s with the same
+    attribute names as ``ResNet3dSlowFast`` (``slow_path``, ``fast_path``), so
+    a ``ResNet3dSlowFast`` state dict loads into the visual part unchanged when
+    the F->S laterals match (all four for the MMAction2 model zoo). The Audio
+    pathway (:class:`AVSlowFastAudioPathway`) has half the Slow width and the
+    visual depth. At every junction in ``afs_fusion`` the audio feature is
+    averaged over frequency, passed through an A->FS conv stack whose last
+    stride maps audio time exactly onto Slow time, and **added** (broadcast
+    over H, W) to the Slow tensor after the F->S concat.
+
+    DropPathway: in training, with probability ``drop_pathway`` per forward
+    (for the whole batch and all junctions) the A->FS additions are multiplied
+    by zero; the convs still run, so every parameter stays in the graph. The
+    draw is :func:`drop_pathway_draw` of ``(drop_seed, drop_iteration)``;
+    ``drop_iteration`` is incremented after every training forward and may be
+    set every iteration by a hook (:meth:`set_drop_iteration`), which makes
+    the decision identical on all ranks and reproducible on resume. Never
+    drops in eval mode; no rescaling.
+
+    Hierarchical AVS: at each stage in ``avs_stages`` an :class:`AVSyncHead`
+    compares the visual code (Slow after F->S concat, before audio is added)
+    with the A->FS outputs of the aligned and the negative audio. Only in
+    training and only when ``audios`` has 2 channels (channel 1 = negative).
+    A stage's loss is multiplied by 0 if it lies after the earliest junction
+    where audio was fused in this forward. The res5 stage uses its own F->S and
+    A->FS convs and never runs in eval. Negatives are shuffled across the batch
+    (easy negatives) following the curriculum set by :meth:`set_epoch`.
+
+    Args:
+        pretrained (str, optional): A ``ResNet3dSlowFast`` (or AVSlowFast)
+            checkpoint loaded non-strictly by :meth:`init_weights`; see
+            :meth:`load_slowfast_checkpoint`. Defaults to None.
+        resample_rate (int): tau; Slow takes every tau-th input frame.
+            Defaults to 8.
+        speed_ratio (int): alpha, Fast/Slow frame ratio. Defaults to 8.
+        channel_ratio (int): beta_inv, Slow/Fast width ratio. Defaults to 8.
+        slow_pathway (dict): ``ResNet3dPathway`` kwargs for Slow. ``lateral``,
+            ``lateral_activate``, ``speed_ratio`` and ``channel_ratio`` are set
+            from ``fs_fusion`` and the ratios above.
+        fast_pathway (dict): ``ResNet3dPathway`` kwargs for Fast.
+        audio_pathway (dict): Extra kwargs of :class:`AVSlowFastAudioPathway`
+            (``in_channels``, ``stem_kernel``, ``tf_stages``, ``reduce_tf``,
+            ``norm_cfg``); ``depth`` follows Slow, and its width is Slow's
+            ``base_channels // audio_channel_ratio``.
+        audio_channel_ratio (int): Slow/Audio width ratio. Defaults to 2.
+        fs_fusion (Sequence[bool]): F->S laterals at (pool1, res2, res3, res4).
+            Defaults to ``(False, False, True, True)`` (reference).
+        afs_fusion (Sequence[bool]): A->FS laterals at the same junctions.
+            Defaults to ``(False, False, True, True)``.
+        audio_fusion_interm (int): Width of the intermediate A->FS conv.
+            Defaults to 64.
+        audio_fusion_kernel (int): A->FS kernel along audio time.
+            Defaults to 5.
+        audio_fusion_convs (int): Convs per A->FS lateral. Defaults to 2.
+        clip_len (int): Frames of ``imgs`` (Fast rate). Defaults to 32.
+        audio_frames (int): Spectrogram frames of ``audios``. Defaults to 128.
+        drop_pathway (float): DropPathway probability. Defaults to 0.8.
+        drop_seed (int): Seed of the DropPathway draw. Defaults to 0.
+        avs_stages (Sequence[bool]): AVS heads at (pool1, res2, res3, res4,
+            res5). Defaults to ``(False, False, True, True, True)``.
+        avs_proj_dim (int): AVS projection dim. Defaults to 64.
+        avs_margin (float): Contrastive margin. Defaults to 0.99.
+        avs_var_thresh (float): Spectrograms with variance <= this are
+            near-silent and their pair is masked. Defaults to 0.01.
+        avs_dup_thresh (float): Pairs with cosine similarity >= this are
+            near duplicates and masked. Defaults to 0.99999.
+        avs_loss_weight (float): Weight of every AVS loss. Defaults to 1.0.
+        easy_neg_ratio (float): Share of easy negatives after
+            ``mix_neg_epoch``. Defaults to 0.75.
+        mix_neg_epoch (int): Epoch from which hard negatives are mixed in.
+            Defaults to 96.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=...,
+            prefix=...)`` is treated like ``pretrained``.
+
+    Shapes:
+        ``imgs [N, 3, T, H, W]`` with ``T = clip_len``; ``audios
+        [N, 1 | 2, audio_frames, F]`` -> ``(x_slow [N, Cs, T/tau, h, w],
+        x_fast [N, Cf, T*alpha/tau, h, w], x_audio [N, Ca, Ta, Fa])``;
+        R50: ``Cs, Cf, Ca = 2048, 256, 1024`` and ``Ta x Fa = 16 x 10`` for
+        ``128 x 80`` input.
+    """
+
+    def __init__(self,
+                 pretrained: Optional[str] = None,
+                 resample_rate: int = 8,
+                 speed_ratio: int = 8,
+                 channel_ratio: int = 8,
+                 slow_pathway: Dict = dict(
+                     type='resnet3d',
+                     depth=50,
+                     pretrained=None,
+                     lateral=True,
+                     lateral_norm=True,
+                     conv1_kernel=(1, 7, 7),
+                     conv1_stride_t=1,
+                     pool1_stride_t=1,
+                     inflate=(0, 0, 1, 1)),
+                 fast_pathway: Dict = dict(
+                     type='resnet3d',
+                     depth=50,
+                     pretrained=None,
+                     lateral=False,
+                     base_channels=8,
+                     conv1_kernel=(5, 7, 7),
+                     conv1_stride_t=1,
+                     pool1_stride_t=1),
+                 audio_pathway: Dict = dict(),
+                 audio_channel_ratio: int = 2,
+                 fs_fusion: Sequence[bool] = (False, False, True, True),
+                 afs_fusion: Sequence[bool] = (False, False, True, True),
+                 audio_fusion_interm: int = 64,
+                 audio_fusion_kernel: int = 5,
+                 audio_fusion_convs: int = 2,
+                 clip_len: int = 32,
+                 audio_frames: int = 128,
+                 drop_pathway: float = 0.8,
+                 drop_seed: int = 0,
+                 avs_stages: Sequence[bool] = (False, False, True, True,
+                                               True),
+                 avs_proj_dim: int = 64,
+                 avs_margin: float = 0.99,
+                 avs_var_thresh: float = 0.01,
+                 avs_dup_thresh: float = 0.99999,
+                 avs_loss_weight: float = 1.0,
+                 easy_neg_ratio: float = 0.75,
+                 mix_neg_epoch: int = 96,
+                 init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(fs_fusion) != 4 or len(afs_fusion) != 4:
+            raise ValueError('fs_fusion and afs_fusion need 4 flags '
+                             '(pool1, res2, res3, res4)')
+        if len(avs_stages) != 5:
+            raise ValueError('avs_stages needs 5 flags '
+                             '(pool1, res2, res3, res4, res5)')
+        if resample_rate % speed_ratio:
+            raise ValueError(f'resample_rate ({resample_rate}) must be a '
+                             f'multiple of speed_ratio ({speed_ratio})')
+        self.pretrained = pretrained
+        self.resample_rate = resample_rate
+        self.speed_ratio = speed_ratio
+        self.channel_ratio = channel_ratio
+        self.fs_fusion = tuple(bool(f) for f in fs_fusion)
+        self.afs_fusion = tuple(bool(f) for f in afs_fusion)
+        self.avs_stages = tuple(bool(f) for f in avs_stages)
+        self.clip_len = clip_len
+        self.audio_frames = audio_frames
+        self.drop_pathway = drop_pathway
+        self.drop_seed = drop_seed
+        self.drop_iteration = 0
+        self.last_drop = False
+        self.avs_loss_weight = avs_loss_weight
+        self.avs_var_thresh = avs_var_thresh
+        self.avs_dup_thresh = avs_dup_thresh
+        self.easy_neg_ratio = easy_neg_ratio
+        self.mix_neg_epoch = mix_neg_epoch
+        self.epoch = 0
+        self._aux_losses: Dict[str, torch.Tensor] = {}
+        self.pretrained_report: Optional[Dict[str, List[str]]] = None
+        self._warned_no_negative = False
+
+        slow_cfg = copy.deepcopy(slow_pathway)
+        slow_cfg['lateral'] = any(self.fs_fusion)
+        slow_cfg['lateral_activate'] = [int(f) for f in self.fs_fusion]
+        slow_cfg['speed_ratio'] = speed_ratio
+        slow_cfg['channel_ratio'] = channel_ratio
+        self.slow_path = self._build_pathway(slow_cfg, 'slow_pathway')
+        self.fast_path = self._build_pathway(
+            copy.deepcopy(fast_pathway), 'fast_pathway')
+        if self.slow_path.depth != self.fast_path.depth:
+            raise ValueError('slow_pathway and fast_pathway need equal depth')
+
+        audio_cfg = dict(audio_pathway)
+        for key in ('depth', 'base_channels'):
+            if key in audio_cfg:
+                raise ValueError(f'audio_pathway.{key} is derived from '
+                                 'slow_pathway and audio_channel_ratio')
+        self.audio_path = AVSlowFastAudioPathway(
+            depth=self.slow_path.depth,
+            base_channels=self.slow_path.base_channels // audio_channel_ratio,
+            **audio_cfg)
+
+        self._check_lengths()
+        slow_t = self._slow_lengths()
+        audio_t = self.audio_path.output_lengths(audio_frames)
+        slow_ch = self._slow_channels()
+        fast_ch = self._fast_channels()
+
+        if self.avs_stages[4]:
+            self.avs_fast_lateral_res5 = ConvModule(
+                fast_ch[4],
+                fast_ch[4] * self.slow_path.lateral_infl,
+                kernel_size=(self.slow_path.fusion_kernel, 1, 1),
+                stride=(speed_ratio, 1, 1),
+                padding=((self.slow_path.fusion_kernel - 1) // 2, 0, 0),
+                bias=False,
+                conv_cfg=dict(type='Conv3d'),
+                norm_cfg=dict(type='BN3d') if self.slow_path.lateral_norm
+                else None,
+                act_cfg=dict(type='ReLU')
+                if self.slow_path.lateral_norm else None)
+        fused_ch = []
+        for j in range(5):
+            if j < 4:
+                fs_ch = (self._lateral(j).conv.out_channels
+                         if self.fs_fusion[j] else 0)
+            else:
+                fs_ch = fast_ch[4] * self.slow_path.lateral_infl
+            fused_ch.append(slow_ch[j] + fs_ch)
+
+        self.audio_laterals = nn.ModuleDict()
+        self.avs_heads = nn.ModuleDict()
+        for j, name in enumerate(JUNCTIONS):
+            fuse = j < 4 and self.afs_fusion[j]
+            if not (fuse or self.avs_stages[j]):
+                continue
+            stride = audio_t[j] // slow_t[j]
+            if audio_t[j] % slow_t[j]:
+                raise ValueError(
+                    f'A->FS lateral at {name}: {audio_t[j]} audio frames '
+                    f'do not map onto {slow_t[j]} Slow frames with an integer '
+                    f'stride; adjust clip_len ({clip_len}), resample_rate '
+                    f'({resample_rate}) or audio_frames ({audio_frames}).')
+            self.audio_laterals[name] = AudioToSlowFastLateral(
+                self.audio_path.stage_channels[j],
+                fused_ch[j],
+                stride,
+                interm_channels=audio_fusion_interm,
+                kernel_size=audio_fusion_kernel,
+                num_convs=audio_fusion_convs)
+            if self.avs_stages[j]:
+                self.avs_heads[name] = AVSyncHead(
+                    fused_ch[j], fused_ch[j], avs_proj_dim, avs_margin)
+
+        self.out_channels = (slow_ch[4], fast_ch[4], self.audio_path.feat_dim)
+        self.feat_dim = sum(self.out_channels)
+
+    # ------------------------------------------------------------------ build
+    @staticmethod
+    def _build_pathway(cfg: Dict, key: str) -> ResNet3dPathway:
+        pathway_type = cfg.pop('type', 'resnet3d')
+        if pathway_type != 'resnet3d':
+            raise KeyError(f'{key}.type must be "resnet3d", '
+                           f'got {pathway_type!r}')
+        return ResNet3dPathway(**cfg)
+
+    def _lateral(self, junction: int) -> nn.Module:
+        name = 'conv1_lateral' if junction == 0 else \
+            f'layer{junction}_lateral'
+        return getattr(self.slow_path, name)
+
+    @staticmethod
+    def _stage_channels(path: ResNet3dPathway) -> List[int]:
+        exp = path.block.expansion
+        return [path.base_channels] + [
+            path.base_channels * 2**i * exp for i in range(path.num_stages)
+        ]
+
+    def _slow_channels(self) -> List[int]:
+        return self._stage_channels(self.slow_path)
+
+    def _fast_channels(self) -> List[int]:
+        return self._stage_channels(self.fast_path)
+
+    @staticmethod
+    def _pathway_lengths(path: ResNet3dPathway, length: int) -> List[int]:
+        """Temporal length after the stem and each stage of a pathway."""
+        kt = path.conv1_kernel[0]
+        length = _conv_len(length, kt, path.conv1_stride_t, (kt - 1) // 2)
+        length = _conv_len(length, 1, path.pool1_stride_t, 0)
+        lengths = [length]
+        for stride in path.temporal_strides:
+            length = (length - 1) // stride + 1
+            lengths.append(length)
+        return lengths
+
+    def _slow_lengths(self) -> List[int]:
+        return self._pathway_lengths(self.slow_path,
+                                     self.clip_len // self.resample_rate)
+
+    def _fast_lengths(self) -> List[int]:
+        return self._pathway_lengths(
+            self.fast_path,
+            self.clip_len // (self.resample_rate // self.speed_ratio))
+
+    def _check_lengths(self) -> None:
+        slow_t = self._slow_lengths()
+        if min(slow_t) < 1:
+            raise ValueError(f'clip_len ({self.clip_len}) gives no Slow '
+                             f'frame with resample_rate {self.resample_rate}')
+        fast_t = self._fast_lengths()
+        k = self.slow_path.fusion_kernel
+        for j in range(5):
+            if j < 4 and not self.fs_fusion[j]:
+                continue
+            if j == 4 and not self.avs_stages[4]:
+                continue
+            out = _conv_len(fast_t[j], k, self.speed_ratio, (k - 1) // 2)
+            if out != slow_t[j]:
+                raise ValueError(
+                    f'F->S lateral at {JUNCTIONS[j]}: {fast_t[j]} Fast frames '
+                    f'give {out} frames, Slow has {slow_t[j]}; adjust '
+                    f'clip_len ({self.clip_len}), resample_rate or '
+                    'speed_ratio.')
+        audio_t = self.audio_path.output_lengths(self.audio_frames)
+        if min(audio_t) < 1:
+            raise ValueError(f'audio_frames ({self.audio_frames}) too short')
+
+    # ------------------------------------------------------------- init/load
+    def init_weights(self, pretrained: Optional[str] = None) -> None:
+        """Initialise from scratch, then optionally load a SlowFast checkpoint.
+
+        Visual pathways init like ``ResNet3dSlowFast`` (``pathway.pretrained``
+        2-D inflation is honoured); the audio pathway and the A->FS / res5
+        F->S convs use kaiming with BN = 1 (last BN of every audio block 0);
+        AVS projections N(0, 0.01). If ``pretrained`` (argument, attribute or
+        an ``init_cfg`` of type ``Pretrained``) is set, the checkpoint is
+        loaded by :meth:`load_slowfast_checkpoint` and the report is kept in
+        ``self.pretrained_report``.
+        """
+        if pretrained:
+            self.pretrained = pretrained
+        self.fast_path.init_weights()
+        self.slow_path.init_weights()
+        self.audio_path.init_weights()
+        fusion_modules = [self.audio_laterals]
+        if hasattr(self, 'avs_fast_lateral_res5'):
+            fusion_modules.append(self.avs_fast_lateral_res5)
+        for module in fusion_modules:
+            for m in module.modules():
+                if isinstance(m, (nn.Conv1d, nn.Conv3d)):
+                    kaiming_init(m)
+                elif isinstance(m, _BatchNorm):
+                    constant_init(m, 1)
+        for head in self.avs_heads.values():
+            head.init_weights()
+
+        checkpoint, prefix = self.pretrained, None
+        if checkpoint is None and isinstance(self.init_cfg, dict) and \
+                self.init_cfg.get('type') == 'Pretrained':
+            checkpoint = self.init_cfg['checkpoint']
+            prefix = self.init_cfg.get('prefix')
+        if checkpoint is not None:
+            if not isinstance(checkpoint, str):
+                raise TypeError('pretrained must be a str or None')
+            self.load_slowfast_checkpoint(checkpoint, prefix=prefix)
+        self._is_init = True
+
+    def load_slowfast_checkpoint(self,
+                                 filename: str,
+                                 prefix: Optional[str] = None,
+                                 map_location: str = 'cpu'
+                                 ) -> Dict[str, List[str]]:
+        """Load a ``ResNet3dSlowFast`` / ``AVSlowFast`` checkpoint.
+
+        Keys ``slow_path.*`` / ``fast_path.*`` load unchanged. A recognizer
+        checkpoint is accepted: ``prefix`` (default: ``'backbone.'`` when the
+        keys carry it) is stripped and other keys (e.g. ``cls_head.*``) are
+        ignored. Shape-mismatched tensors are skipped.
+
+        Returns:
+            dict: ``loaded`` (model keys taken from the checkpoint),
+            ``missing`` (model keys left as initialised, e.g. the audio
+            pathway), ``unexpected`` (backbone checkpoint keys the model lacks)
+            and ``mismatched`` (same key, other shape). Also stored in
+            ``self.pretrained_report`` and logged.
+        """
+        ckpt = _load_checkpoint(filename, map_location=map_location)
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
+            else ckpt
+        report = self.load_visual_state_dict(state, prefix)
+        logger = MMLogger.get_current_instance()
+        print_log(
+            f'AVSlowFast: loaded {len(report["loaded"])} tensors from '
+            f'{filename}; {len(report["missing"])} newly initialised, '
+            f'{len(report["unexpected"])} unexpected, '
+            f'{len(report["mismatched"])} shape-mismatched '
+            f'{report["mismatched"]}',
+            logger=logger)
+        return report
+
+    def load_visual_state_dict(self,
+                               state_dict: Dict[str, torch.Tensor],
+                               prefix: Optional[str] = None
+                               ) -> Dict[str, List[str]]:
+        """Non-strict load of a (SlowFast) state dict; see
+        :meth:`load_slowfast_checkpoint` for the returned report."""
+        if prefix is None and any(
+                k.startswith('backbone.') for k in state_dict):
+            prefix = 'backbone.'
+        if prefix:
+            state_dict = {
+                k[len(prefix):]: v
+                for k, v in state_dict.items() if k.startswith(prefix)
+            }
+        own = self.state_dict()
+        loadable, mismatched = {}, []
+        for key, value in state_dict.items():
+            if key in own:
+                if own[key].shape == value.shape:
+                    loadable[key] = value
+                else:
+                    mismatched.append(key)
+        self.load_state_dict(loadable, strict=False)
+        report = dict(
+            loaded=sorted(loadable),
+            missing=sorted(set(own) - set(loadable)),
+            unexpected=sorted(set(state_dict) - set(own)),
+            mismatched=sorted(mismatched))
+        self.pretrained_report = report
+        return report
+
+    # ------------------------------------------------------------ hook API
+    def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that drives the easy/hard negative curriculum."""
+        self.epoch = int(epoch)
+
+    def set_drop_iteration(self,
+                           iteration: int,
+                           seed: Optional[int] = None) -> None:
+        """Set the iteration (and optionally the seed) of the next
+        DropPathway draw; call every training iteration (e.g. with
+        ``runner.iter`` and ``runner.seed``)."""
+        self.drop_iteration = int(iteration)
+        if seed is not None:
+            self.drop_seed = int(seed)
+
+    def aux_losses(self) -> Dict[str, torch.Tensor]:
+        """AVS losses of the last forward, weighted by ``avs_loss_weight``.
+
+        Keys ``loss_avs_<stage>`` for every stage in ``avs_stages``; empty when
+        AVS is off, the last forward was in eval mode or had no negative.
+        """
+        return dict(self._aux_losses)
+
+    # -------------------------------------------------------------- forward
+    def _split_audio(self, audios: torch.Tensor, batch: int):
+        if audios.dim() != 4 or audios.shape[1] not in (1, 2):
+            raise ValueError('audios must be [N, 1 or 2, T, F] (channel 1 = '
+                             f'negative), got {list(audios.shape)}')
+        if audios.shape[0] != batch:
+            raise ValueError(f'audios batch {audios.shape[0]} != imgs batch '
+                             f'{batch}')
+        aligned = audios[:, :1]
+        if not (self.training and any(self.avs_stages)):
+            return aligned, None
+        if audios.shape[1] == 1:
+            if not self._warned_no_negative:
+                self._warned_no_negative = True
+                print_log(
+                    'AVSlowFast: avs_stages is on but the training audios '
+                    'carry no negative (channel 1); AVS losses are skipped '
+                    'and the AVS-only modules get no gradient (DDP then needs '
+                    'find_unused_parameters=True). Add the negative in the '
+                    'pipeline or set avs_stages to all False.',
+                    logger='current',
+                    level=logging.WARNING)
+            return aligned, None
+        index = easy_negative_index(batch, self.epoch, self.mix_neg_epoch,
+                                    self.easy_neg_ratio).to(audios.device)
+        return aligned, audios[:, 1:][index]
+
+    def _draw_drop(self) -> bool:
+        dropped = drop_pathway_draw(self.drop_pathway, self.drop_seed,
+                                    self.drop_iteration)
+        self.drop_iteration += 1
+        self.last_drop = dropped
+        return dropped
+
+    def _audio_lateral(self, junction: int, audio: torch.Tensor,
+                       slow_t: int, batch: int):
+        out = self.audio_laterals[JUNCTIONS[junction]](audio)
+        if out.shape[2] != slow_t:
+            raise ValueError(
+                f'A->FS lateral at {JUNCTIONS[junction]} gives '
+                f'{out.shape[2]} frames but Slow has {slow_t}: the input '
+                f'does not match clip_len={self.clip_len} / '
+                f'audio_frames={self.audio_frames} set at build time.')
+        return out[:batch], (out[batch:] if out.shape[0] > batch else None)
+
+    def forward(self, imgs: torch.Tensor,
+                audios: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Defines the computation performed at every call.
+
+        Args:
+            imgs (torch.Tensor): ``[N, 3, T, H, W]`` at the Fast rate.
+            audios (torch.Tensor): ``[N, 1 | 2, T_a, F]`` log-mel; channel 1
+                (negative) is used only for AVS in training.
+
+        Returns:
+            tuple[torch.Tensor]: ``x_slow [N, Cs, Ts, h, w]``,
+            ``x_fast [N, Cf, Tf, h, w]``, ``x_audio [N, Ca, Ta, Fa]``
+            (aligned audio only).
+        """
+        batch = imgs.shape[0]
+        self._aux_losses = {}
+        aligned, negative = self._split_audio(audios, batch)
+        with_avs = negative is not None
+        dropped = self._draw_drop() if self.training else False
+        afs_now = [f and not dropped for f in self.afs_fusion]
+        earliest = next((j for j in range(4) if afs_now[j]), 4)
+
+        audio_in = aligned if negative is None else torch.cat(
+            [aligned, negative], dim=0)
+        audio_feats = self.audio_path(audio_in)
+
+        x_slow = F.interpolate(
+            imgs,
+            mode='nearest',
+            scale_factor=(1.0 / self.resample_rate, 1.0, 1.0))
+        x_slow = self.slow_path.maxpool(self.slow_path.conv1(x_slow))
+        x_fast = F.interpolate(
+            imgs,
+            mode='nearest',
+            scale_factor=(1.0 / (self.resample_rate // self.speed_ratio), 1.0,
+                          1.0))
+        x_fast = self.fast_path.maxpool(self.fast_path.conv1(x_fast))
+
+        avs_inputs = {}
+        for j in range(4):
+            if j > 0:
+                name = self.slow_path.res_layers[j - 1]
+                x_slow = getattr(self.slow_path, name)(x_slow)
+                x_fast = getattr(self.fast_path, name)(x_fast)
+            if self.fs_fusion[j]:
+                x_slow = torch.cat((x_slow, self._lateral(j)(x_fast)), dim=1)
+            if JUNCTIONS[j] not in self.audio_laterals:
+                continue
+            use_avs = with_avs and self.avs_stages[j]
+            if not (self.afs_fusion[j] or use_avs):
+                continue
+            pos, neg = self._audio_lateral(j, audio_feats[j], x_slow.shape[2],
+                                           batch)
+            if use_avs:
+                avs_inputs[j] = (x_slow, pos, neg)
+            if self.afs_fusion[j]:
+                # A dropped lateral still adds (zeros) to keep the graph.
+                lateral = pos * 0.0 if dropped else pos
+                x_slow = x_slow + lateral[..., None, None]
+        last = self.slow_path.res_layers[-1]
+        x_slow = getattr(self.slow_path, last)(x_slow)
+        x_fast = getattr(self.fast_path, last)(x_fast)
+
+        if with_avs and self.avs_stages[4]:
+            visual = torch.cat(
+                (x_slow, self.avs_fast_lateral_res5(x_fast)), dim=1)
+            pos, neg = self._audio_lateral(4, audio_feats[4], x_slow.shape[2],
+                                           batch)
+            avs_inputs[4] = (visual, pos, neg)
+
+        if with_avs:
+            valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
+                                    self.avs_dup_thresh)
+            for j, (visual, pos, neg) in avs_inputs.items():
+                loss = self.avs_heads[JUNCTIONS[j]](visual, pos, neg, valid)
+                gate = self.avs_loss_weight if j <= earliest else 0.0
+                self._aux_losses[f'loss_avs_{JUNCTIONS[j]}'] = loss * gate
+
+        x_audio = audio_feats[4][:batch]
+        return x_slow, x_fast, x_audio

@@ -1,0 +1,3 @@
+from .avslowfast_detector import AVSlowFastDetector
+
+__all__ = ['AVSlowFastDetector']

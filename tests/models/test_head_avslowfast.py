@@ -1,0 +1,82 @@
+import mmaction_avslowfast  # noqa: F401, isort: skip
+
+import pytest
+import torch
+from mmaction.structures import ActionDataSample
+from mmengine.registry import init_default_scope
+
+from mmaction.registry import MODELS
+
+
+def build_head(**kwargs):
+    init_default_scope('mmaction')
+    cfg = dict(type='AVSlowFastHead', num_classes=5, in_channels=48 + 8 + 16)
+    cfg.update(kwargs)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def features(n=2):
+    return (torch.randn(n, 48, 2, 3, 3), torch.randn(n, 8, 8, 3, 3),
+            torch.randn(n, 16, 4, 2))
+
+
+def test_r50_defaults_match_reference():
+    head = build_head(num_classes=400, in_channels=3328)
+    assert head.fc_cls.in_features == 2048 + 256 + 1024
+    assert head.dropout.p == 0.5
+    assert head.fc_cls.bias.abs().max() == 0
+    assert 0.008 < head.fc_cls.weight.std().item() < 0.012
+
+
+def test_forward_pools_and_concatenates_in_pathway_order():
+    head = build_head(dropout_ratio=0)
+    x_slow, x_fast, x_audio = features()
+    expected = torch.cat([
+        x_slow.mean(dim=(2, 3, 4)), x_fast.mean(dim=(2, 3, 4)),
+        x_audio.mean(dim=(2, 3))
+    ], dim=1) @ head.fc_cls.weight.T + head.fc_cls.bias
+    torch.testing.assert_close(head((x_slow, x_fast, x_audio)), expected)
+
+
+def test_channel_mismatch_names_the_config_key():
+    head = build_head(in_channels=10)
+    with pytest.raises(ValueError, match='cls_head.in_channels to 72'):
+        head(features())
+
+
+def test_loss_single_label():
+    head = build_head()
+    samples = [ActionDataSample().set_gt_label(i) for i in (1, 3)]
+    losses = head.loss(features(), samples)
+    assert set(losses) >= {'loss_cls', 'top1_acc'}
+    assert losses['loss_cls'] > 0
+
+
+def test_predict_averages_views_as_probabilities():
+    head = build_head(average_clips='prob', dropout_ratio=0).eval()
+    feats = features(n=2 * 3)  # 2 samples x 3 views
+    samples = [ActionDataSample() for _ in range(2)]
+    out = head.predict(feats, samples)
+    probs = head(feats).softmax(dim=1).view(2, 3, -1).mean(dim=1)
+    torch.testing.assert_close(out[0].pred_score, probs[0])
+    assert out[1].pred_label.item() == probs[1].argmax().item()
+
+
+def test_multi_label_uses_bce_and_sigmoid_average():
+    head = build_head(
+        multi_class=True,
+        loss_cls=dict(type='BCELossWithLogits'),
+        average_clips='prob',
+        dropout_ratio=0)
+    target = torch.tensor([0., 1., 0., 1., 1.])
+    samples = [ActionDataSample().set_gt_label(target) for _ in range(2)]
+    losses = head.loss(features(), samples)
+    assert 'top1_acc' not in losses  # multi-hot targets: no top-k
+    assert losses['loss_cls'] > 0
+    head.eval()
+    feats = features(n=2 * 2)
+    out = head.predict(feats, [ActionDataSample() for _ in range(2)])
+    expected = head(feats).sigmoid().view(2, 2, -1).mean(dim=1)
+    torch.testing.assert_close(out[0].pred_score, expected[0])

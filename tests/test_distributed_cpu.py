@@ -1,0 +1,117 @@
+"""Two-process CPU training (gloo) of the demo config through ``mim train
+--launcher pytorch``: both ranks must finish with identical weights."""
+import importlib.util
+import os
+import os.path as osp
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+PROBE = '''
+import os.path as osp
+
+import torch
+import torch.distributed as dist
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmaction.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RankStateProbeHook(Hook):
+    """Saves every rank's final state dict and iteration counter."""
+
+    def after_run(self, runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        rank = dist.get_rank() if dist.is_initialized() else 0
+        torch.save(
+            dict(state_dict=model.state_dict(), iter=runner.iter,
+                 world_size=dist.get_world_size(),
+                 backend=dist.get_backend(),
+                 wrapper=type(runner.model).__name__),
+            osp.join(runner.work_dir, f'rank{rank}.pth'))
+'''
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def find_mim():
+    candidate = osp.join(osp.dirname(sys.executable), 'mim')
+    return candidate if osp.exists(candidate) else shutil.which('mim')
+
+
+@pytest.mark.skipif(find_mim() is None, reason='openmim is not installed')
+def test_two_cpu_processes_end_with_identical_weights(tmp_path):
+    data = tmp_path / 'data'
+    load_tool('make_demo_dataset').main([
+        '--out', str(data), '--train-per-class', '2', '--val-per-class', '1',
+        '--test-per-class', '0'
+    ])
+    (tmp_path / 'rank_state_probe.py').write_text(PROBE)
+    config = tmp_path / 'dist_demo.py'
+    config.write_text(textwrap.dedent(f'''
+        _base_ = [{osp.join(REPO, 'configs', 'avslowfast_demo.py')!r}]
+        custom_imports = dict(
+            imports=['mmaction_avslowfast', 'rank_state_probe'],
+            allow_failed_imports=False)
+        train_dataloader = dict(
+            batch_size=3, num_workers=0, persistent_workers=False,
+            dataset=dict(
+                ann_file={str(data / 'train_list_videos.txt')!r},
+                data_prefix=dict(video={str(data / 'videos_train')!r})))
+        val_dataloader = None
+        val_cfg = None
+        val_evaluator = None
+        train_cfg = dict(max_epochs=1, val_interval=100)
+        custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.5),
+                        dict(type='RankStateProbeHook')]
+        default_hooks = dict(
+            checkpoint=dict(interval=1, save_best=None),
+            logger=dict(interval=1))
+        '''))
+    work_dir = tmp_path / 'work'
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
+               PYTHONPATH=os.pathsep.join(
+                   [REPO, str(tmp_path),
+                    os.environ.get('PYTHONPATH', '')]))
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    cmd = [find_mim(), 'train', 'mmaction', str(config), '--gpus', '2',
+           '--launcher', 'pytorch', '--port', str(free_port()),
+           '--work-dir', str(work_dir)]
+    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    ranks = [torch.load(str(work_dir / f'rank{r}.pth'), weights_only=True)
+             for r in (0, 1)]
+    for state in ranks:
+        # 12 clips / (2 ranks x 3 per batch) = 2 iterations on each rank.
+        assert state['iter'] == 2 and state['world_size'] == 2
+        assert state['backend'] == 'gloo'
+        assert state['wrapper'] == 'MMDistributedDataParallel'
+    weights0, weights1 = ranks[0]['state_dict'], ranks[1]['state_dict']
+    assert weights0.keys() == weights1.keys()
+    for key in weights0:
+        torch.testing.assert_close(weights0[key], weights1[key], msg=key)
+    assert (work_dir / 'epoch_1.pth').exists()
