@@ -9,11 +9,9 @@
 #   data/kinetics400/kinetics400_{train,val}_list_videos.txt
 # The audio is decoded from the same mp4 files (LoadAudioFromVideo).
 #
-#   mim train mmaction configs/avslowfast_r50_kinetics.py --gpus 8 \
-#       --launcher pytorch --cfg-options env_cfg.dist_cfg.backend=nccl
+#   mim train mmaction configs/avslowfast_r50_kinetics.py --gpus 8 --launcher pytorch
 #
-# env_cfg selects gloo (works on CPU and GPU); pass
-# --cfg-options env_cfg.dist_cfg.backend=nccl for faster multi-GPU training.
+# env_cfg selects nccl; on a machine without CUDA the plugin uses gloo instead.
 # Not reproduced: precise BN (200 batches), which MMAction2 1.x does not ship.
 _base_ = 'mmaction::_base_/default_runtime.py'
 
@@ -217,12 +215,12 @@ default_hooks = dict(
     checkpoint=dict(interval=4, max_keep_ckpts=3, save_best='auto'),
     logger=dict(interval=100))
 
-# Multi-process training (`--launcher pytorch`): gloo runs on CPU and GPU;
-# GPU users may switch to --cfg-options env_cfg.dist_cfg.backend=nccl.
+# Multi-process training (`--launcher pytorch`): nccl on GPUs; on a machine without
+# CUDA the plugin switches to gloo (mmaction_avslowfast/utils/compat.py).
 # device_ids=None lets DDP wrap CPU models too (for a CUDA model it uses the
 # model's device, cuda:LOCAL_RANK); no parameter goes unused in a step
 # (dropped audio laterals are multiplied by zero, not skipped).
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+env_cfg = dict(dist_cfg=dict(backend='nccl'))
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel',
     device_ids=None,

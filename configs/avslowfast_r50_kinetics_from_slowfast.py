@@ -133,12 +133,12 @@ test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.8)]
 
-# Multi-process training (`--launcher pytorch`): gloo runs on CPU and GPU;
-# GPU users may switch to --cfg-options env_cfg.dist_cfg.backend=nccl.
+# Multi-process training (`--launcher pytorch`): nccl on GPUs; on a machine without
+# CUDA the plugin switches to gloo (mmaction_avslowfast/utils/compat.py).
 # device_ids=None lets DDP wrap CPU models too (for a CUDA model it uses the
 # model's device, cuda:LOCAL_RANK); no parameter goes unused in a step
 # (dropped audio laterals are multiplied by zero, not skipped).
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+env_cfg = dict(dist_cfg=dict(backend='nccl'))
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel',
     device_ids=None,

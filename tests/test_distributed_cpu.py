@@ -27,7 +27,16 @@ from mmaction.registry import HOOKS
 
 @HOOKS.register_module()
 class RankStateProbeHook(Hook):
-    """Saves every rank's final state dict and iteration counter."""
+    """Saves every rank's final state dict, iteration counter and the
+    DropPathway decision of every iteration."""
+
+    drops = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self.drops.append(bool(model.backbone.last_drop))
 
     def after_run(self, runner):
         model = runner.model.module if is_model_wrapper(
@@ -35,6 +44,7 @@ class RankStateProbeHook(Hook):
         rank = dist.get_rank() if dist.is_initialized() else 0
         torch.save(
             dict(state_dict=model.state_dict(), iter=runner.iter,
+                 drops=self.drops,
                  world_size=dist.get_world_size(),
                  backend=dist.get_backend(),
                  wrapper=type(runner.model).__name__),
@@ -76,7 +86,7 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
             imports=['mmaction_avslowfast', 'rank_state_probe'],
             allow_failed_imports=False)
         train_dataloader = dict(
-            batch_size=3, num_workers=0, persistent_workers=False,
+            batch_size=1, num_workers=0, persistent_workers=False,
             dataset=dict(
                 ann_file={str(data / 'train_list_videos.txt')!r},
                 data_prefix=dict(video={str(data / 'videos_train')!r})))
@@ -84,6 +94,8 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
         val_cfg = None
         val_evaluator = None
         train_cfg = dict(max_epochs=1, val_interval=100)
+        # Different seeds per rank: the DropPathway draws must still agree.
+        randomness = dict(seed=0, diff_rank_seed=True)
         custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.5),
                         dict(type='RankStateProbeHook')]
         default_hooks = dict(
@@ -106,10 +118,12 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
     ranks = [torch.load(str(work_dir / f'rank{r}.pth'), weights_only=True)
              for r in (0, 1)]
     for state in ranks:
-        # 12 clips / (2 ranks x 3 per batch) = 2 iterations on each rank.
-        assert state['iter'] == 2 and state['world_size'] == 2
+        # 12 clips / (2 ranks x 1 per batch) = 6 iterations on each rank.
+        assert state['iter'] == 6 and state['world_size'] == 2
         assert state['backend'] == 'gloo'
         assert state['wrapper'] == 'MMDistributedDataParallel'
+    assert len(ranks[0]['drops']) == 6
+    assert ranks[0]['drops'] == ranks[1]['drops']
     weights0, weights1 = ranks[0]['state_dict'], ranks[1]['state_dict']
     assert weights0.keys() == weights1.keys()
     for key in weights0:

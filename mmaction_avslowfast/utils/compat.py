@@ -188,3 +188,45 @@ def install_safe_checkpoint_loading():
 
 
 install_safe_checkpoint_loading()
+
+
+# --------------------------------------------------------------------------
+# `--launcher pytorch` on machines without CUDA
+# --------------------------------------------------------------------------
+# Upstream defect: mmengine 0.10.7 ``mmengine.dist.utils._init_dist_pytorch``
+# calls ``torch.cuda.set_device(LOCAL_RANK)`` unconditionally (unless an
+# MLU/NPU/MUSA device is present), so ``mim train ... --launcher pytorch`` on a
+# CPU-only machine dies with "Found no NVIDIA driver" before any process group
+# exists. Without CUDA we skip only that call, and an NCCL request (the GPU
+# default of our Kinetics configs) becomes gloo, the one backend that runs on
+# CPU. With CUDA the original function runs unchanged.
+def install_cpu_distributed_init():
+    """Let mmengine's PyTorch launcher start on CPU-only machines. Idempotent.
+
+    Returns:
+        bool: True if the fix was installed by this call.
+    """
+    import torch
+    from mmengine.dist import utils as dist_utils
+
+    original = dist_utils._init_dist_pytorch
+    if getattr(original, '__mmaction_avslowfast_cpu__', False):
+        return False
+
+    @functools.wraps(original)
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            from mmengine.logging import print_log
+            print_log('CUDA is not available: using the gloo backend instead of nccl '
+                      'for distributed training on CPU.', logger='current')
+            backend = 'gloo'
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    init_dist_pytorch.__mmaction_avslowfast_cpu__ = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+    return True
+
+
+install_cpu_distributed_init()

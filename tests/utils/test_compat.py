@@ -181,3 +181,33 @@ def test_importlib_metadata_declared():
                                  'runtime.txt')).read()
     assert 'importlib_metadata' in requirements
     import importlib_metadata  # noqa: F401
+
+
+# ------------------------------------------------------ CPU distributed init
+def test_pytorch_launcher_initialises_on_cpu_and_nccl_falls_back_to_gloo():
+    if torch.cuda.is_available():
+        pytest.skip('the fix only acts without CUDA')
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    code = ('import mmaction_avslowfast, torch.distributed as dist\n'
+            'from mmengine.dist import init_dist\n'
+            "init_dist('pytorch', backend='nccl')\n"
+            'print(dist.get_backend(), dist.get_world_size())\n')
+    result = run_python(code, env=dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                                       MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port)))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ['gloo', '1']
+
+
+def test_stock_pytorch_launcher_fails_on_cpu():
+    """The upstream defect: without the fix, init_dist needs CUDA."""
+    if torch.cuda.is_available():
+        pytest.skip('needs a machine without CUDA')
+    code = ('from mmengine.dist import init_dist\n'
+            "init_dist('pytorch', backend='gloo')\n")
+    result = run_python(code, env=dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                                       MASTER_ADDR='127.0.0.1', MASTER_PORT='29533'))
+    assert result.returncode != 0
+    assert 'NVIDIA driver' in result.stderr or 'CUDA' in result.stderr

@@ -1,9 +1,19 @@
 from typing import Optional
 
 from mmaction.registry import HOOKS
+from mmengine.dist import broadcast_object_list, is_distributed
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
+
+
+def rank0_value(value):
+    """``value`` as rank 0 has it (unchanged outside distributed runs)."""
+    if not is_distributed():
+        return value
+    holder = [value]
+    broadcast_object_list(holder, src=0)
+    return holder[0]
 
 
 @HOOKS.register_module()
@@ -19,11 +29,10 @@ class DropPathwayHook(Hook):
       ``backbone.set_drop_iteration(runner.iter, seed)``: the backbone's drop
       draw is a function of (seed, iteration), so all DDP ranks decide alike
       and a resumed run (which restores ``runner.iter`` and the run's seed)
-      repeats the same draws. ``seed`` is ``runner.seed`` with
-      ``use_runner_seed=True``, else the backbone keeps its ``drop_seed``.
-      (With ``randomness.diff_rank_seed=True`` the runner seeds differ per
-      rank, and so do the draws; harmless, since dropped laterals stay in the
-      graph.)
+      repeats the same draws. ``seed`` is rank 0's ``runner.seed`` (sent to
+      every rank, so the decision is the same everywhere even with
+      ``randomness.diff_rank_seed=True``) with ``use_runner_seed=True``, else
+      the backbone keeps its ``drop_seed``.
     - After every training iteration it reads ``backbone.last_drop`` and logs
       ``drop_pathway`` (the probability) and ``drop_pathway_share`` (share of
       this epoch's iterations that dropped the audio laterals) through the
@@ -64,6 +73,7 @@ class DropPathwayHook(Hook):
         self.use_runner_seed = use_runner_seed
         self._iters_in_epoch = 0
         self._drops_in_epoch = 0
+        self._seed = None
 
     def prob_at(self, epoch: int) -> float:
         """Drop probability of a (0-based) epoch."""
@@ -90,6 +100,8 @@ class DropPathwayHook(Hook):
 
     def before_train(self, runner) -> None:
         self.backbone_of(runner)  # fail at start, not after data loading
+        if self.use_runner_seed:
+            self._seed = rank0_value(runner.seed)
 
     def before_train_epoch(self, runner) -> None:
         backbone = self.backbone_of(runner)
@@ -102,8 +114,7 @@ class DropPathwayHook(Hook):
                           runner,
                           batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
-        seed = runner.seed if self.use_runner_seed else None
-        self.backbone_of(runner).set_drop_iteration(runner.iter, seed)
+        self.backbone_of(runner).set_drop_iteration(runner.iter, self._seed)
 
     def after_train_iter(self,
                          runner,
