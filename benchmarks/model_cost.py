@@ -11,7 +11,7 @@ is measured in the same run as a cross-check of the counting convention.
 Usage::
 
     python benchmarks/model_cost.py [--runs 3] [--no-latency]
-        [--out work_dirs/model_cost.json]
+        [--out benchmarks/results/model_cost.json]
 
 Exit status 1 if a figure is outside its tolerance (params 0.5 %,
 FLOPs 3 %).
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument('--runs', type=int, default=3,
                         help='timed forward passes per model (median)')
     parser.add_argument('--no-latency', action='store_true')
-    parser.add_argument('--out', default='work_dirs/model_cost.json')
+    parser.add_argument('--out', default='benchmarks/results/model_cost.json')
     args = parser.parse_args()
     init_default_scope('mmaction')
     torch.manual_seed(0)
