@@ -32,62 +32,22 @@ import mmaction_avslowfast  # noqa: F401  (registers modules, applies shims)
 from mmengine.analysis import FlopAnalyzer
 from mmengine.registry import init_default_scope
 from mmaction.registry import MODELS
+from mmaction_avslowfast.models.backbones.presets import reference_avslowfast
 
 NUM_CLASSES = 400
 PARAM_TOL = 0.005
 FLOP_TOL = 0.03
 
 
-def avslowfast_backbone(depth: int = 50, variant: str = '4x16') -> dict:
-    """Reference setting of the author's released model (F->S and A->FS only
-    after res3 and res4; AVS after res3, res4, res5)."""
-    fast_t = 8 if variant == '4x16' else 4
-    # PySlowFast's NUM_BLOCK_TEMP_KERNEL [[3,3],[4,4],[6,6],[3,3]]: only the
-    # first 6 res4 blocks get a temporal kernel (matters for R101).
-    res4 = (1, ) * 6 + (0, ) * ((23 if depth == 101 else 6) - 6)
-    fusion_kernel = 5 if variant == '4x16' else 7
-    return dict(
-        type='AVSlowFast',
-        resample_rate=fast_t,
-        speed_ratio=fast_t,
-        channel_ratio=8,
-        slow_pathway=dict(
-            type='resnet3d',
-            depth=depth,
-            pretrained=None,
-            lateral=True,
-            lateral_norm=True,
-            fusion_kernel=fusion_kernel,
-            conv1_kernel=(1, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(0, 0, res4, 1)),
-        fast_pathway=dict(
-            type='resnet3d',
-            depth=depth,
-            pretrained=None,
-            lateral=False,
-            base_channels=8,
-            conv1_kernel=(5, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(1, 1, res4, 1)),
-        fs_fusion=(False, False, True, True),
-        afs_fusion=(False, False, True, True),
-        avs_stages=(False, False, True, True, True),
-        clip_len=32,
-        audio_frames=128)
-
-
 CASES = [
     # name, backbone cfg, head in_channels, ref params (M), ref GFLOPs
     ('SlowFast R50 4x16 (stock)', 'slowfast', 2304, 34.48, 36.3),
-    ('AVSlowFast R50 4x16', avslowfast_backbone(50, '4x16'), 3328, 44.20,
+    ('AVSlowFast R50 4x16', reference_avslowfast(50, '4x16'), 3328, 44.20,
      39.9),
-    ('AVSlowFast R50 8x8', avslowfast_backbone(50, '8x8'), 3328, 44.55, 68.9),
-    ('AVSlowFast R101 4x16', avslowfast_backbone(101, '4x16'), 3328, 68.26,
+    ('AVSlowFast R50 8x8', reference_avslowfast(50, '8x8'), 3328, 44.55, 68.9),
+    ('AVSlowFast R101 4x16', reference_avslowfast(101, '4x16'), 3328, 68.26,
      64.8),
-    ('AVSlowFast R101 8x8', avslowfast_backbone(101, '8x8'), 3328, 68.60,
+    ('AVSlowFast R101 8x8', reference_avslowfast(101, '8x8'), 3328, 68.60,
      113.4),
 ]
 

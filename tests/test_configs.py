@@ -97,6 +97,19 @@ def test_r50_kinetics_builds_with_reference_shapes():
         model.backbone.out_channels)
 
 
+@pytest.mark.parametrize('name,reference_params', [
+    ('avslowfast_r50_kinetics.py', 44.20e6),
+    ('avslowfast_r50_8x8_kinetics.py', 44.55e6),
+    ('avslowfast_r101_8x8_kinetics.py', 68.60e6),
+])
+def test_reference_configs_have_the_reference_size(name, reference_params):
+    """Parameters of the whole recognizer (400 classes) within 0.5 % of the
+    author's released model (avslowfast.md section 7)."""
+    model = build_model(load(name))
+    params = sum(p.numel() for p in model.parameters())
+    assert abs(params / reference_params - 1) < 0.005, params
+
+
 @pytest.mark.parametrize('name,depth,tau', [
     ('avslowfast_r50_8x8_kinetics.py', 50, 4),
     ('avslowfast_r101_8x8_kinetics.py', 101, 4),

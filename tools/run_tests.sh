@@ -6,4 +6,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
-exec "$ROOT/.venv/bin/python" -m pytest tests -q "$@"
+# With no path among the arguments pytest runs testpaths (tests/, see pyproject.toml).
+exec "$ROOT/.venv/bin/python" -m pytest -q "$@"

@@ -210,7 +210,7 @@ def test_negative_from_video(tone_videos):
         num_clips=1,
         avg_fps=30.0)
     results = LoadAudioFromVideo().transform(results)
-    track = LogMelExtractor()(results['audio_waveform'])
+    track = LogMelExtractor()(decode_audio(path)[0])
     track = (track - LOGMEL_MEAN) / LOGMEL_STD
     np.random.seed(3)
     audios = AudioLogMelClips(with_negative=True).transform(results)['audios']
@@ -221,6 +221,33 @@ def test_negative_from_video(tone_videos):
     assert np.abs(track[first] - neg[0]).max() < 1e-5
     assert abs(first - 3.0 * 62.5) >= 32 - 1
     assert not np.allclose(neg, audios[0, 0])
+
+
+@pytest.mark.parametrize('with_negative', [False, True])
+def test_span_decode_equals_whole_track(tone_videos, with_negative):
+    """The default (PyAV) path decodes only the clip / negative spans; its
+    features equal the whole-track ones at the start, middle and end."""
+    info = tone_videos['stereo44k']
+    path, last = info['path'], info['num_frames'] - 1
+    wave, offset = decode_audio(path)
+    track = LogMelExtractor()(wave)
+    starts = [0, last // 2 - 31, last - 62]
+    frame_inds = np.concatenate([np.arange(s, s + 63, 2) for s in starts])
+    spans = np.stack([[s / 30.0, (s + 62) / 30.0] for s in starts])
+    for seed in range(3):
+        results = dict(filename=path, frame_inds=frame_inds, num_clips=3,
+                       avg_fps=30.0, start_index=0)
+        results = LoadAudioFromVideo().transform(results)
+        assert 'audio_waveform' not in results  # nothing decoded yet
+        np.random.seed(seed)
+        spanned = AudioLogMelClips(with_negative=with_negative).transform(
+            results)['audios']
+        np.random.seed(seed)
+        whole = logmel_clips(track, spans, 62.5, offset,
+                             with_negative=with_negative)
+        assert spanned.shape == whole.shape == (
+            3, 2 if with_negative else 1, 128, 80)
+        assert np.abs(spanned - whole).max() < 1e-3
 
 
 # --------------------------------------------------------------------------

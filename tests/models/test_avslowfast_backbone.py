@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
+from mmaction_avslowfast.models.backbones.presets import reference_avslowfast
 from mmaction_avslowfast.models.backbones import (AVSlowFast, AVSyncHead,
                                                   drop_pathway_draw,
                                                   easy_negative_index,
@@ -20,41 +21,7 @@ torch.set_num_threads(1)
 
 def r50(variant='4x16', depth=50, **kwargs):
     """Reference setting of the released model (F->S, A->FS at res3, res4)."""
-    tau = 8 if variant == '4x16' else 4
-    res4 = (1, ) * 6 + (0, ) * ((23 if depth == 101 else 6) - 6)
-    cfg = dict(
-        type='AVSlowFast',
-        resample_rate=tau,
-        speed_ratio=tau,
-        channel_ratio=8,
-        slow_pathway=dict(
-            type='resnet3d',
-            depth=depth,
-            pretrained=None,
-            lateral=True,
-            lateral_norm=True,
-            fusion_kernel=5 if variant == '4x16' else 7,
-            conv1_kernel=(1, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(0, 0, res4, 1)),
-        fast_pathway=dict(
-            type='resnet3d',
-            depth=depth,
-            pretrained=None,
-            lateral=False,
-            base_channels=8,
-            conv1_kernel=(5, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(1, 1, res4, 1)),
-        fs_fusion=(False, False, True, True),
-        afs_fusion=(False, False, True, True),
-        avs_stages=(False, False, True, True, True),
-        clip_len=32,
-        audio_frames=128)
-    cfg.update(kwargs)
-    return cfg
+    return reference_avslowfast(depth, variant, **kwargs)
 
 
 def model_zoo(**kwargs):

@@ -17,7 +17,7 @@ of a track whose first sample lies at ``offset`` seconds covers samples
 ``[k * hop, k * hop + n_fft)``, i.e. it starts at ``offset + k * hop / sr``.
 """
 import math
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -156,32 +156,227 @@ def _decode_pyav(path: str) -> Tuple[np.ndarray, int, float]:
         tuple: ``(waveform, sample_rate, offset)`` with ``offset`` the audio
         stream start minus the video stream start (s).
     """
-    import av
-    chunks = []
+    reader = AudioSpanReader(path)
     try:
-        container = av.open(path)
-    except Exception as err:  # noqa: BLE001 - report any open error
-        raise AudioDecodeError(
-            f'cannot open {path!r}: {type(err).__name__}: {err}') from err
-    try:
-        with container:
-            if not container.streams.audio:
-                raise AudioDecodeError(f'{path!r} has no audio stream')
-            stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate
-            offset = _stream_start(stream) - _stream_start(
-                next(iter(container.streams.video), None))
-            for packet in container.demux(stream):
-                for frame in packet.decode():
-                    chunks.append(_frame_to_mono(frame))
-    except AudioDecodeError:
-        raise
-    except Exception as err:  # noqa: BLE001 - report any decode error
-        raise AudioDecodeError(
-            f'PyAV cannot decode the audio of {path!r}: '
-            f'{type(err).__name__}: {err}') from err
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return wave, rate, offset
+        return reader.read_all(), reader.native_rate, reader.offset
+    finally:
+        reader.close()
+
+
+class AudioSpanReader:
+    """Decode the whole audio track, or chosen sample ranges of it, with
+    PyAV.
+
+    The file is opened (and its headers read) once, in the constructor;
+    :meth:`read` seeks to each requested range and decodes only a few
+    codec frames before it (``preroll_frames``: the first frame after a
+    seek lacks its MDCT overlap). Sample ``i`` of the native-rate track is
+    at ``(i / native_rate)`` s after the audio stream start, i.e. at
+    ``offset + i / native_rate`` in video time; a whole-track decode puts
+    the same sample at index ``i``.
+
+    Args:
+        path (str): Media file.
+
+    Raises:
+        AudioDecodeError: the file cannot be opened or has no audio stream.
+    """
+
+    preroll_frames = 3
+
+    def __init__(self, path: str) -> None:
+        import av
+        self.path = path
+        try:
+            self._container = av.open(path)
+        except Exception as err:  # noqa: BLE001 - report any open error
+            raise AudioDecodeError(
+                f'cannot open {path!r}: {type(err).__name__}: {err}') from err
+        streams = self._container.streams
+        if not streams.audio:
+            self.close()
+            raise AudioDecodeError(f'{path!r} has no audio stream')
+        self._stream = streams.audio[0]
+        codec = self._stream.codec_context
+        self.native_rate = codec.sample_rate
+        self.channels = codec.channels
+        self.frame_size = codec.frame_size or 1024
+        self.offset = _stream_start(self._stream) - _stream_start(
+            next(iter(streams.video), None))
+        self._start_pts = self._stream.start_time
+        self._fresh = True  # nothing demuxed yet
+        self._pts_per_sample = None
+
+    @property
+    def seekable(self) -> bool:
+        """Whether :meth:`read` and :meth:`num_samples` can be used (the
+        stream start and duration are known)."""
+        return (self._start_pts is not None
+                and self._stream.duration is not None
+                and self._stream.time_base is not None
+                and bool(self.native_rate))
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def _wrap(self, err: Exception) -> AudioDecodeError:
+        return AudioDecodeError(
+            f'PyAV cannot decode the audio of {self.path!r}: '
+            f'{type(err).__name__}: {err}')
+
+    def _sample_index(self, pts: int) -> int:
+        if self._pts_per_sample is None:
+            self._pts_per_sample = 1 / (self._stream.time_base *
+                                        self.native_rate)
+        if self._pts_per_sample == 1:  # time base 1 / sample rate
+            return pts - self._start_pts
+        return int(round((pts - self._start_pts) / self._pts_per_sample))
+
+    def _seek_to_sample(self, index: int) -> None:
+        """Seek so that decoding starts at or before sample ``index``.
+
+        Targets before the first packet rewind to the very first (priming)
+        packet, which reproduces a whole-track decode exactly.
+        """
+        if index <= 0:
+            target = self._start_pts - 10 * self.native_rate
+        else:
+            self._sample_index(self._start_pts)  # sets _pts_per_sample
+            target = self._start_pts + int(index * self._pts_per_sample)
+        self._container.seek(
+            int(target), stream=self._stream, backward=True)
+        self._fresh = False
+
+    def _frames(self):
+        for packet in self._container.demux(self._stream):
+            for frame in packet.decode():
+                yield frame
+
+    def read_all(self) -> np.ndarray:
+        """The whole track, channel mean, native rate, float32."""
+        chunks = []
+        try:
+            if not self._fresh:
+                self._seek_to_sample(-1)
+            self._fresh = False
+            for frame in self._frames():
+                chunks.append(_frame_channels(frame))
+        except Exception as err:  # noqa: BLE001 - report any decode error
+            raise self._wrap(err) from err
+        return _mono(chunks)
+
+    def num_samples(self) -> int:
+        """Native samples of a whole-track decode, from the last packets
+        (the decoder may emit more samples than the stream duration says,
+        e.g. the AAC end padding)."""
+        end = self._sample_index(self._start_pts + self._stream.duration)
+        try:
+            self._seek_to_sample(end - 2 * self.frame_size)
+            last = None
+            for frame in self._frames():
+                last = frame
+        except Exception as err:  # noqa: BLE001 - report any decode error
+            raise self._wrap(err) from err
+        if last is None or last.pts is None:
+            raise AudioDecodeError(
+                f'the audio stream of {self.path!r} is empty')
+        return self._sample_index(last.pts) + last.samples
+
+    def read(self, first: int, stop: int) -> Tuple[np.ndarray, int]:
+        """Native samples ``[first, stop)`` (channel mean, float32).
+
+        Returns:
+            tuple: ``(waveform, start)`` where ``start <= max(first, 0)``
+            is the track index of ``waveform[0]``; the waveform ends at
+            ``stop`` or at the end of the track. Raises
+            :class:`SpanDecodeUnsupported` when the stream has no usable
+            timestamps (decode the whole track instead).
+        """
+        first = max(first, 0)
+        chunks, start, expected = [], None, None
+        try:
+            self._seek_to_sample(first - self.preroll_frames *
+                                 self.frame_size)
+            for frame in self._frames():
+                if frame.pts is None:
+                    raise SpanDecodeUnsupported('frame without pts')
+                index = self._sample_index(frame.pts)
+                if index + frame.samples <= first:
+                    continue
+                if start is None:
+                    if index > first:
+                        raise SpanDecodeUnsupported(
+                            f'seek went past sample {first}')
+                    start = expected = index
+                if index != expected:
+                    raise SpanDecodeUnsupported(
+                        f'audio frames are not contiguous at {index}')
+                chunks.append(_frame_channels(frame))
+                expected = index + frame.samples
+                if expected >= stop:
+                    break
+        except (AudioDecodeError, SpanDecodeUnsupported):
+            raise
+        except Exception as err:  # noqa: BLE001 - report any decode error
+            raise self._wrap(err) from err
+        if start is None:
+            return np.zeros(0, np.float32), first
+        return _mono(chunks)[:stop - start], start
+
+
+class SpanDecodeUnsupported(RuntimeError):
+    """The stream cannot be decoded by ranges (no timestamps, gaps)."""
+
+
+def resampled_length(num_samples: int, orig_sr: int, target_sr: int) -> int:
+    """Length of :func:`resample`'s output for ``num_samples`` inputs."""
+    if orig_sr == target_sr:
+        return num_samples
+    g = math.gcd(int(orig_sr), int(target_sr))
+    return int(math.ceil(target_sr // g * num_samples / (orig_sr // g)))
+
+
+def span_logmel(reader: AudioSpanReader,
+                extractor: 'LogMelExtractor',
+                first: int,
+                last: int,
+                resampler: Optional[Callable] = None) -> np.ndarray:
+    """Log-mel frames ``first..last`` (inclusive) of the whole-track
+    features, decoding only the samples they need.
+
+    The native range is aligned so that resampling it gives exactly the
+    whole-track resampled samples (the windowed-sinc resampler works in
+    blocks of ``orig_sr / gcd`` input samples) and padded by the
+    resampler's filter width on both sides. Frames beyond the end of the
+    track are absent (the result is then shorter).
+
+    ``resampler`` (optional) maps a native-rate waveform to the
+    extractor's rate exactly like :func:`resample` (e.g. a cached
+    ``torchaudio.transforms.Resample``).
+
+    Returns:
+        np.ndarray: float32 ``[n <= last - first + 1, n_mels]``.
+    """
+    sr, target = reader.native_rate, extractor.sample_rate
+    g = math.gcd(int(sr), int(target))
+    block_in, block_out = sr // g, target // g
+    width = math.ceil(6 * block_in / (min(block_in, block_out) * 0.99))
+    margin = width + block_in
+    out_first = first * extractor.hop_length
+    out_stop = last * extractor.hop_length + extractor.n_fft
+    in_first = (out_first * sr) // target - margin
+    in_first = max(in_first // block_in * block_in, 0)
+    in_stop = -(-out_stop * sr // target) + margin
+    wave, start = reader.read(in_first, in_stop)
+    if start % block_in:  # the decoder started mid-block: realign
+        cut = block_in - start % block_in
+        wave, start = wave[cut:], start + cut
+    wave = (resampler(wave) if resampler is not None and wave.size else
+            resample(wave, sr, target))
+    base = start // block_in * block_out  # output index of wave[0]
+    return extractor(wave[out_first - base:out_stop - base])
 
 
 def _stream_start(stream) -> float:
@@ -192,14 +387,31 @@ def _stream_start(stream) -> float:
 
 def _frame_to_mono(frame) -> np.ndarray:
     """Channel mean of a decoded PyAV audio frame, float32."""
+    return _mono([_frame_channels(frame)])
+
+
+def _frame_channels(frame) -> np.ndarray:
+    """Samples of a decoded PyAV audio frame as ``[channels, samples]``."""
     arr = frame.to_ndarray()
     channels = len(frame.layout.channels)
     if frame.format.is_planar:
-        arr = arr.reshape(channels, -1)
-    else:
-        arr = arr.reshape(-1, channels).T
+        return arr.reshape(channels, -1)
+    return arr.reshape(-1, channels).T
+
+
+def _mono(chunks) -> np.ndarray:
+    """Channel mean of consecutive ``[channels, samples]`` chunks, float32
+    (one vectorised pass: per-frame means cost more than the decoding)."""
+    if not chunks:
+        return np.zeros(0, np.float32)
+    if len({c.shape[0] for c in chunks}) > 1 or len(
+            {c.dtype for c in chunks}) > 1:  # layout change mid-stream
+        return np.concatenate([_mono([c]) for c in chunks])
+    arr = np.concatenate(chunks, axis=1)
     if arr.dtype.kind in 'iu':
         arr = arr.astype(np.float32) / np.iinfo(arr.dtype).max
+    if arr.shape[0] == 1:
+        return arr[0].astype(np.float32)
     return arr.astype(np.float32).mean(axis=0)
 
 
@@ -356,6 +568,41 @@ def normalize_logmel(x: np.ndarray,
     return ((np.asarray(x, np.float32) - mean) / std).astype(np.float32)
 
 
+def clip_frame_spans(spans: np.ndarray,
+                     frame_rate: float,
+                     audio_offset: float = 0.0,
+                     total: int = 0,
+                     with_negative: bool = False,
+                     negative_gap: float = 32,
+                     rng: Optional[np.random.RandomState] = None
+                     ) -> np.ndarray:
+    """Fractional log-mel frame span of every aligned clip and negative.
+
+    Args:
+        spans (np.ndarray): ``[num_clips, 2]`` clip times (s), video time.
+        frame_rate (float): Log-mel frames per second (sr / hop).
+        audio_offset (float): Time (s) of the track's first sample.
+        total (int): Log-mel frames of the whole track (only used to draw
+            the negatives).
+        with_negative (bool): Add a hard negative per clip (channel 1).
+        negative_gap (float): Minimum negative shift, in frames.
+        rng: Random state for the negatives (default ``np.random``).
+
+    Returns:
+        np.ndarray: float64 ``[num_clips, 1 or 2, 2]`` (start, end) frames.
+    """
+    frames = (np.asarray(spans, np.float64) - audio_offset) * frame_rate
+    views = []
+    for start, end in frames:
+        channels = [(start, end)]
+        if with_negative:
+            neg = sample_negative_start(start, end - start, total,
+                                        negative_gap, rng)
+            channels.append((neg, neg + end - start))
+        views.append(channels)
+    return np.asarray(views, np.float64).reshape(len(frames), -1, 2)
+
+
 def logmel_clips(logmel: np.ndarray,
                  spans: np.ndarray,
                  frame_rate: float,
@@ -383,15 +630,83 @@ def logmel_clips(logmel: np.ndarray,
     Returns:
         np.ndarray: float32 ``[num_clips, 1 or 2, num_frames, F]``.
     """
-    frames = (np.asarray(spans, np.float64) - audio_offset) * frame_rate
-    views = []
-    for start, end in frames:
-        channels = [slice_logmel(logmel, start, end, num_frames)]
-        if with_negative:
-            neg = sample_negative_start(start, end - start, logmel.shape[0],
-                                        negative_gap, rng)
-            channels.append(
-                slice_logmel(logmel, neg, neg + end - start, num_frames))
-        views.append(np.stack(channels))
-    return normalize_logmel(np.stack(views), mean, std)
+    requests = clip_frame_spans(spans, frame_rate, audio_offset,
+                                logmel.shape[0], with_negative, negative_gap,
+                                rng)
+    out = np.stack([
+        np.stack([slice_logmel(logmel, s, e, num_frames) for s, e in view])
+        for view in requests
+    ])
+    return normalize_logmel(out, mean, std)
 
+
+def span_logmel_clips(reader: AudioSpanReader,
+                      extractor: LogMelExtractor,
+                      spans: np.ndarray,
+                      num_frames: int = 128,
+                      with_negative: bool = False,
+                      negative_gap: float = 32,
+                      mean: float = LOGMEL_MEAN,
+                      std: float = LOGMEL_STD,
+                      merge_gap: int = 64,
+                      rng: Optional[np.random.RandomState] = None,
+                      resampler: Optional[Callable] = None) -> np.ndarray:
+    """:func:`logmel_clips` of the whole track, decoding only the spans
+    the clips (and negatives) read.
+
+    The negatives need the track length; it is read from the last packets
+    (:meth:`AudioSpanReader.num_samples`), so the draw equals the one of
+    the whole-track path. Frame ranges closer than ``merge_gap`` frames are
+    decoded together (one seek each otherwise).
+
+    Exception: bands an AAC encoder coded as noise (PNS, used by ffmpeg's
+    native encoder e.g. around transients) are regenerated by the decoder
+    from a random state that depends on where decoding started, so those
+    bins differ from a whole-track decode (both are valid decodes; seen
+    only on a 48 kHz synthetic file, 5 frames around a tone switch).
+
+    Returns:
+        np.ndarray: float32 ``[num_clips, 1 or 2, num_frames, F]``, equal to
+        the whole-track result up to float rounding (< 1e-3 normalised).
+
+    Raises:
+        SpanDecodeUnsupported: the stream cannot be decoded by ranges.
+    """
+    total = 0
+    if with_negative:
+        total = extractor.num_frames(
+            resampled_length(reader.num_samples(), reader.native_rate,
+                             extractor.sample_rate))
+    requests = clip_frame_spans(spans, extractor.frame_rate, reader.offset,
+                                total, with_negative, negative_gap, rng)
+    limit = total - 1 if with_negative else np.inf
+    ranges = []  # inclusive log-mel frame ranges to decode
+    for start, end in requests.reshape(-1, 2):
+        lo, hi = max(math.floor(start), 0), min(math.floor(end), limit)
+        if hi >= lo:
+            ranges.append([lo, int(hi)])
+    segments = []  # (first frame, features)
+    for lo, hi in _merge_ranges(ranges, merge_gap):
+        segments.append(
+            (lo, span_logmel(reader, extractor, lo, hi, resampler)))
+    silent = np.zeros((0, extractor.n_mels), np.float32)
+
+    def cut(start, end):
+        lo = max(math.floor(start), 0)
+        first, feats = next(((f, x) for f, x in segments
+                             if f <= lo < f + len(x)), (lo, silent))
+        return slice_logmel(feats, start - first, end - first, num_frames)
+
+    out = np.stack([np.stack([cut(s, e) for s, e in view])
+                    for view in requests])
+    return normalize_logmel(out, mean, std)
+
+
+def _merge_ranges(ranges, gap):
+    merged = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + gap:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged

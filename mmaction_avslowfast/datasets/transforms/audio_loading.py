@@ -17,13 +17,16 @@ import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from .audio_features import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                             LogMelExtractor, clip_time_spans, decode_audio,
-                             logmel_clips)
+                             AudioSpanReader, LogMelExtractor,
+                             SpanDecodeUnsupported, clip_time_spans,
+                             decode_audio, logmel_clips, resample,
+                             span_logmel_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
 
@@ -56,27 +59,37 @@ def _handle_missing(policy: str, results: Dict, path: str,
 
 @TRANSFORMS.register_module()
 class LoadAudioFromVideo(BaseTransform):
-    """Decode the whole audio track of the sample's file, mono, resampled.
+    """Open the audio of the sample's file (mono, resampled on decode).
 
-    The track is decoded once per sample (nothing is cached between
-    samples). Any source rate / channel count is accepted: channels are
-    averaged (as the reference), the rate is converted with torchaudio's
-    windowed-sinc resampler (see :func:`decode_audio`).
+    Backend ``'pyav'`` (default): opens the file and reads the stream
+    headers only; the decoding is deferred to :class:`AudioLogMelClips`,
+    which decodes just the time spans of the sampled clips and negatives
+    (seeking, see :func:`span_logmel_clips`) and falls back to the whole
+    track when the stream has no duration / timestamps. The features equal
+    those of the whole track (max abs diff < 1e-3 normalised). Decode
+    errors found then are handled with this transform's
+    ``on_missing_audio`` policy.
 
-    Backends: ``'pyav'`` (default) demuxes only the audio packets;
-    ``'decord'`` uses ``decord.AudioReader(path, sample_rate=-1,
-    mono=True)``. decord 0.6.0 is not used for resampling or multi-channel
-    output: its ``sample_rate=16000`` output has phase jumps (relative error
-    ~1.5 vs a soxr reference on a pure tone, against 2e-4 for torchaudio)
-    and ``mono=False`` returns a corrupted second channel; its native-rate
-    mono decode is exact but ~6x slower than PyAV.
+    Backend ``'decord'``: decodes the whole track with
+    ``decord.AudioReader(path, sample_rate=-1, mono=True)``. decord 0.6.0 is
+    not used for resampling or multi-channel output: its
+    ``sample_rate=16000`` output has phase jumps (relative error ~1.5 vs a
+    soxr reference on a pure tone, against 2e-4 for torchaudio) and
+    ``mono=False`` returns a corrupted second channel; its native-rate mono
+    decode is exact but ~6x slower than PyAV.
+
+    Any source rate / channel count is accepted: channels are averaged (as
+    the reference), the rate is converted with torchaudio's windowed-sinc
+    resampler (see :func:`decode_audio`). Nothing is cached between
+    samples.
 
     Required keys: ``audio_path`` if present, else ``filename``.
 
     Added keys:
+        - audio_reader (AudioSpanReader): open file (``'pyav'``), or
         - audio_waveform (np.ndarray): float32 ``[num_samples]`` at
-          ``sample_rate`` (empty when audio is missing and the policy is
-          ``'zeros'``).
+          ``sample_rate`` (``'decord'``; empty when audio is missing and
+          the policy is ``'zeros'``).
         - audio_sample_rate (int)
         - audio_offset (float): time (s) of the first audio sample relative
           to the first video frame (stream start times of the container).
@@ -113,13 +126,20 @@ class LoadAudioFromVideo(BaseTransform):
                            f'"{self.path_key}" in the results')
         results['audio_sample_rate'] = self.sample_rate
         try:
-            wave, offset = decode_audio(path, self.sample_rate, self.backend)
+            if self.backend == 'pyav':
+                reader = AudioSpanReader(path)
+                reader.on_missing_audio = self.on_missing_audio
+                results['audio_reader'] = reader
+                offset = reader.offset
+            else:
+                wave, offset = decode_audio(path, self.sample_rate,
+                                            self.backend)
+                results['audio_waveform'] = wave
         except AudioDecodeError as err:
             results['audio_waveform'] = np.zeros(0, np.float32)
             results['audio_offset'] = 0.0
             return _handle_missing(self.on_missing_audio, results, path,
                                    str(err))
-        results['audio_waveform'] = wave
         results['audio_offset'] = offset
         results['audio_valid'] = True
         return results
@@ -189,6 +209,26 @@ class AudioLogMelClips(BaseTransform):
         self.std = std
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
+        self._resamplers = {}  # native rate -> Resample (kernel cached)
+
+    def _resampler(self, native_rate: int):
+        """Resample to ``sample_rate`` exactly like :func:`resample`, with
+        the windowed-sinc kernel built once per source rate."""
+        target = self.extractor.sample_rate
+        if native_rate == target:
+            return None
+        if native_rate not in self._resamplers:
+            import torchaudio
+            module = torchaudio.transforms.Resample(
+                native_rate, target, dtype=torch.float32)
+
+            def apply(wave, module=module):
+                with torch.no_grad():
+                    return module(torch.from_numpy(
+                        np.ascontiguousarray(wave, np.float32))).numpy()
+
+            self._resamplers[native_rate] = apply
+        return self._resamplers[native_rate]
 
     def _full_track(self, results: Dict):
         if 'audio_logmel' in results:
@@ -217,6 +257,8 @@ class AudioLogMelClips(BaseTransform):
             fps,
             start_index=results.get('start_index', 0),
             time_offset=results.get('audio_time_offset', 0.0))
+        if 'audio_reader' in results:
+            return self._from_reader(results, spans)
         logmel, frame_rate = self._full_track(results)
         results['audios'] = logmel_clips(
             logmel,
@@ -230,6 +272,60 @@ class AudioLogMelClips(BaseTransform):
             std=self.std)
         results.setdefault('audio_valid', True)
         return results
+
+    def _from_reader(self, results: Dict, spans: np.ndarray
+                     ) -> Optional[Dict]:
+        """Decode only the clip (and negative) spans; whole track when the
+        stream does not allow it. Decode errors follow the reader's
+        ``on_missing_audio`` policy."""
+        reader = results.pop('audio_reader')
+        rate = results.get('audio_sample_rate', self.extractor.sample_rate)
+        if rate != self.extractor.sample_rate:
+            reader.close()
+            raise ValueError(
+                f'audio_sample_rate {rate} != AudioLogMelClips.sample_rate '
+                f'{self.extractor.sample_rate}')
+        try:
+            audios = None
+            if reader.seekable:
+                state = np.random.get_state()
+                try:
+                    audios = span_logmel_clips(
+                        reader, self.extractor, spans, self.num_frames,
+                        self.with_negative, self.negative_gap, self.mean,
+                        self.std,
+                        resampler=self._resampler(reader.native_rate))
+                except SpanDecodeUnsupported:
+                    np.random.set_state(state)  # redraw the same negative
+            if audios is None:
+                results['audio_waveform'] = self._whole_track(reader)
+                results.pop('audio_reader', None)
+                return self.transform(results)
+            if not np.all(np.isfinite(audios)):
+                raise AudioDecodeError(
+                    f'the audio of {reader.path!r} contains NaN/inf samples')
+        except AudioDecodeError as err:
+            results['audio_waveform'] = np.zeros(0, np.float32)
+            results['audio_offset'] = 0.0
+            if _handle_missing(reader.on_missing_audio, results, reader.path,
+                               str(err)) is None:
+                return None
+            return self.transform(results)
+        finally:
+            reader.close()
+        results['audios'] = audios
+        results.setdefault('audio_valid', True)
+        return results
+
+    def _whole_track(self, reader) -> np.ndarray:
+        wave = reader.read_all()
+        if wave.size == 0:
+            raise AudioDecodeError(
+                f'the audio stream of {reader.path!r} is empty')
+        if not np.all(np.isfinite(wave)):
+            raise AudioDecodeError(
+                f'the audio of {reader.path!r} contains NaN/inf samples')
+        return resample(wave, reader.native_rate, self.extractor.sample_rate)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
