@@ -87,7 +87,9 @@ def write_av_video(path: str,
                    amplitude: float = 0.5,
                    audio_duration: Optional[float] = None,
                    color_seed: int = 0,
-                   crf: int = 28) -> Dict:
+                   crf: int = 28,
+                   audio_start: float = 0.0,
+                   container_format: Optional[str] = None) -> Dict:
     """Write an mp4 with an H.264 video stream and (optionally) AAC audio.
 
     Args:
@@ -109,11 +111,18 @@ def write_av_video(path: str,
             as ``duration``.
         color_seed (int): Changes the frame colours (tell videos apart).
         crf (int): x264 constant rate factor. Default: 28.
+        audio_start (float): Presentation time of the first audio sample
+            relative to the first video frame, in seconds (negative: the
+            video starts later). ``tone_schedule`` is in audio-track time,
+            so a switch at ``s`` is heard at video time
+            ``audio_start + s``. Default: 0.
+        container_format (str, optional): FFmpeg muxer, e.g.
+            ``'matroska'`` or ``'mpegts'`` (default: from the extension).
 
     Returns:
         dict: ``path``, ``num_frames``, ``fps`` (float), ``duration``,
         ``sample_rate``, ``channels``, ``with_audio``, ``audio_duration``,
-        ``tone_schedule`` (list).
+        ``tone_schedule`` (list), ``audio_start``.
     """
     import av
 
@@ -128,7 +137,9 @@ def write_av_video(path: str,
     num_frames = int(round(duration * float(rate)))
     audio_duration = duration if audio_duration is None else audio_duration
 
-    container = av.open(path, mode='w')
+    audio_shift = max(audio_start, 0.0)  # seconds added to audio times
+    video_shift = int(round(max(-audio_start, 0.0) * float(rate)))  # frames
+    container = av.open(path, mode='w', format=container_format)
     vstream = container.add_stream('libx264', rate=rate)
     vstream.width, vstream.height = size
     vstream.pix_fmt = 'yuv420p'
@@ -145,7 +156,9 @@ def write_av_video(path: str,
         for start in range(0, wave.shape[1], _AAC_FRAME_SIZE):
             chunk = np.ascontiguousarray(
                 wave[:, start:start + _AAC_FRAME_SIZE], dtype=np.float32)
-            audio_chunks.append((start / sample_rate, start, chunk))
+            audio_chunks.append((start / sample_rate + audio_shift,
+                                 start + int(round(audio_shift *
+                                                   sample_rate)), chunk))
 
     def mux_audio_until(t_limit):
         while audio_chunks and audio_chunks[0][0] <= t_limit:
@@ -158,12 +171,12 @@ def write_av_video(path: str,
             container.mux(astream.encode(frame))
 
     for i in range(num_frames):
-        t = i / float(rate)
+        t = (i + video_shift) / float(rate)
         if with_audio:
             mux_audio_until(t)
         vframe = av.VideoFrame.from_ndarray(
             frame_image(i, size, color_seed), format='rgb24')
-        vframe.pts = i
+        vframe.pts = i + video_shift
         vframe.time_base = 1 / rate
         container.mux(vstream.encode(vframe))
     if with_audio:
@@ -181,7 +194,8 @@ def write_av_video(path: str,
         channels=channels,
         with_audio=with_audio,
         audio_duration=audio_duration if with_audio else 0.0,
-        tone_schedule=[tuple(x) for x in tone_schedule])
+        tone_schedule=[tuple(x) for x in tone_schedule],
+        audio_start=audio_start)
 
 
 def truncate_file(src: str, dst: str, keep_fraction: float = 0.3) -> str:

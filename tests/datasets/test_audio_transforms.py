@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import HIGH_HZ, LOW_HZ, SWITCH_TIME
+from conftest import HIGH_HZ, LOW_HZ
 from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 
@@ -120,7 +120,8 @@ def test_decord_own_resampler_is_why_it_is_not_used(tone_videos):
     import decord
     path = tone_videos['stereo44k']['path']
     reference, _ = decode_audio(path, 16000, backend='decord')
-    own = decord.AudioReader(path, sample_rate=16000, mono=True)[:].asnumpy()[0]
+    own = decord.AudioReader(path, sample_rate=16000,
+                             mono=True)[:].asnumpy()[0]
     n = min(len(own), len(reference))
     error = np.sqrt(np.mean((own[:n] - reference[:n])**2))
     assert error > 0.1 * np.sqrt(np.mean(reference[:n]**2))

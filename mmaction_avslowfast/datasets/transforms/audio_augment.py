@@ -143,4 +143,3 @@ class AudioFreqMask(_SpecMask):
                  num_masks: int = 1,
                  mask_value: float = 0.0) -> None:
         super().__init__(prob, max_width, num_masks, mask_value)
-

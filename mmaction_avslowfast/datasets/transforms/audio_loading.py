@@ -17,15 +17,15 @@ import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from .audio_features import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                              AudioSpanReader, LogMelExtractor,
-                             SpanDecodeUnsupported, clip_time_spans,
-                             decode_audio, logmel_clips, resample,
+                             SpanDecodeUnsupported, StreamParametersChanged,
+                             WaveformResampler,
+                             clip_time_spans, decode_audio, logmel_clips,
                              span_logmel_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
@@ -62,26 +62,30 @@ class LoadAudioFromVideo(BaseTransform):
     """Open the audio of the sample's file (mono, resampled on decode).
 
     Backend ``'pyav'`` (default): opens the file and reads the stream
-    headers only; the decoding is deferred to :class:`AudioLogMelClips`,
-    which decodes just the time spans of the sampled clips and negatives
-    (seeking, see :func:`span_logmel_clips`) and falls back to the whole
-    track when the stream has no duration / timestamps. The features equal
-    those of the whole track (max abs diff < 1e-3 normalised). Decode
-    errors found then are handled with this transform's
-    ``on_missing_audio`` policy.
+    headers only (a short probe for mp4/mov, see
+    :func:`~.audio_features.open_for_audio`); the decoding is deferred to
+    :class:`AudioLogMelClips`, which decodes just the time spans of the
+    sampled clips and negatives (seeking, see :func:`span_logmel_clips`)
+    and falls back to the whole track when the stream has no duration /
+    timestamps. The features equal those of the whole track (max abs diff
+    < 1e-3 normalised). Decode errors found then are handled with this
+    transform's ``on_missing_audio`` policy.
 
     Backend ``'decord'``: decodes the whole track with
-    ``decord.AudioReader(path, sample_rate=-1, mono=True)``. decord 0.6.0 is
-    not used for resampling or multi-channel output: its
-    ``sample_rate=16000`` output has phase jumps (relative error ~1.5 vs a
-    soxr reference on a pure tone, against 2e-4 for torchaudio) and
-    ``mono=False`` returns a corrupted second channel; its native-rate mono
-    decode is exact but ~6x slower than PyAV.
+    ``decord.AudioReader(path, sample_rate=-1, mono=True)`` (it cannot
+    decode ranges). decord 0.6.0 is not used for resampling or
+    multi-channel output: its ``sample_rate=16000`` output has phase jumps
+    (relative error ~1.5 vs a soxr reference on a pure tone, against 2e-4
+    for torchaudio) and ``mono=False`` returns a corrupted second channel;
+    its native-rate mono decode equals PyAV's (Matroska priming samples,
+    which decord keeps, are dropped). Measured on 10-s 44.1 kHz stereo
+    videos (``benchmarks/data_pipeline.py``): 16-19 ms of audio work per
+    training clip against 5-7 ms for ``'pyav'``.
 
     Any source rate / channel count is accepted: channels are averaged (as
     the reference), the rate is converted with torchaudio's windowed-sinc
-    resampler (see :func:`decode_audio`). Nothing is cached between
-    samples.
+    kernel (:class:`~.audio_features.WaveformResampler`). Nothing is cached
+    between samples.
 
     Required keys: ``audio_path`` if present, else ``filename``.
 
@@ -209,25 +213,15 @@ class AudioLogMelClips(BaseTransform):
         self.std = std
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
-        self._resamplers = {}  # native rate -> Resample (kernel cached)
+        self._resamplers = {}  # native rate -> WaveformResampler
 
-    def _resampler(self, native_rate: int):
-        """Resample to ``sample_rate`` exactly like :func:`resample`, with
-        the windowed-sinc kernel built once per source rate."""
-        target = self.extractor.sample_rate
-        if native_rate == target:
-            return None
+    def _resampler(self, native_rate: int) -> 'WaveformResampler':
+        """Resampler from ``native_rate`` to ``sample_rate``, built once per
+        source rate (the sinc kernel and oneDNN's compiled convolutions are
+        reused across samples)."""
         if native_rate not in self._resamplers:
-            import torchaudio
-            module = torchaudio.transforms.Resample(
-                native_rate, target, dtype=torch.float32)
-
-            def apply(wave, module=module):
-                with torch.no_grad():
-                    return module(torch.from_numpy(
-                        np.ascontiguousarray(wave, np.float32))).numpy()
-
-            self._resamplers[native_rate] = apply
+            self._resamplers[native_rate] = WaveformResampler(
+                native_rate, self.extractor.sample_rate)
         return self._resamplers[native_rate]
 
     def _full_track(self, results: Dict):
@@ -287,16 +281,21 @@ class AudioLogMelClips(BaseTransform):
                 f'{self.extractor.sample_rate}')
         try:
             audios = None
-            if reader.seekable:
-                state = np.random.get_state()
+            state = np.random.get_state()
+            for _ in range(2):  # again once if the reader was reopened
+                if not reader.seekable:
+                    break
                 try:
                     audios = span_logmel_clips(
                         reader, self.extractor, spans, self.num_frames,
                         self.with_negative, self.negative_gap, self.mean,
                         self.std,
                         resampler=self._resampler(reader.native_rate))
-                except SpanDecodeUnsupported:
+                    break
+                except SpanDecodeUnsupported as err:
                     np.random.set_state(state)  # redraw the same negative
+                    if not isinstance(err, StreamParametersChanged):
+                        break
             if audios is None:
                 results['audio_waveform'] = self._whole_track(reader)
                 results.pop('audio_reader', None)
@@ -325,7 +324,7 @@ class AudioLogMelClips(BaseTransform):
         if not np.all(np.isfinite(wave)):
             raise AudioDecodeError(
                 f'the audio of {reader.path!r} contains NaN/inf samples')
-        return resample(wave, reader.native_rate, self.extractor.sample_rate)
+        return self._resampler(reader.native_rate)(wave)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
