@@ -89,7 +89,9 @@ def write_av_video(path: str,
                    color_seed: int = 0,
                    crf: int = 28,
                    audio_start: float = 0.0,
-                   container_format: Optional[str] = None) -> Dict:
+                   container_format: Optional[str] = None,
+                   container_options: Optional[Dict[str, str]] = None
+                   ) -> Dict:
     """Write an mp4 with an H.264 video stream and (optionally) AAC audio.
 
     Args:
@@ -118,6 +120,8 @@ def write_av_video(path: str,
             ``audio_start + s``. Default: 0.
         container_format (str, optional): FFmpeg muxer, e.g.
             ``'matroska'`` or ``'mpegts'`` (default: from the extension).
+        container_options (dict, optional): Muxer options, e.g.
+            ``{'movflags': 'frag_keyframe+empty_moov'}`` (fragmented mp4).
 
     Returns:
         dict: ``path``, ``num_frames``, ``fps`` (float), ``duration``,
@@ -139,7 +143,8 @@ def write_av_video(path: str,
 
     audio_shift = max(audio_start, 0.0)  # seconds added to audio times
     video_shift = int(round(max(-audio_start, 0.0) * float(rate)))  # frames
-    container = av.open(path, mode='w', format=container_format)
+    container = av.open(path, mode='w', format=container_format,
+                        options=container_options)
     vstream = container.add_stream('libx264', rate=rate)
     vstream.width, vstream.height = size
     vstream.pix_fmt = 'yuv420p'
