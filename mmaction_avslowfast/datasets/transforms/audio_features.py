@@ -764,6 +764,25 @@ class WaveformResampler:
         ]
 
 
+class ResamplerCache:
+    """One :class:`WaveformResampler` per source rate, to ``target_sr``
+    (the kernel is built once per rate, ~0.7 ms, not once per sample).
+
+    Args:
+        target_sr (int): Output rate.
+    """
+
+    def __init__(self, target_sr: int) -> None:
+        self.target_sr = int(target_sr)
+        self._resamplers = {}
+
+    def __call__(self, orig_sr: int) -> WaveformResampler:
+        if orig_sr not in self._resamplers:
+            self._resamplers[orig_sr] = WaveformResampler(
+                orig_sr, self.target_sr)
+        return self._resamplers[orig_sr]
+
+
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Band-limited (windowed sinc) resampling with torchaudio (see
     :class:`WaveformResampler`)."""
@@ -772,7 +791,9 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 
 def decode_audio(path: str,
                  sample_rate: int = 16000,
-                 backend: str = 'pyav') -> Tuple[np.ndarray, float]:
+                 backend: str = 'pyav',
+                 resamplers: Optional[ResamplerCache] = None
+                 ) -> Tuple[np.ndarray, float]:
     """Decode the whole audio track of a media file as mono at
     ``sample_rate``.
 
@@ -784,6 +805,9 @@ def decode_audio(path: str,
             waveform (max abs diff < 1e-4 in the tests, mp4 / mov /
             Matroska / MPEG-TS); 10 s of 44.1 kHz stereo AAC take ~10 ms
             with PyAV and ~15 ms with decord 0.6.0.
+        resamplers (ResamplerCache, optional): Reused resamplers to
+            ``sample_rate`` (callers decoding many files); default: one
+            built for this call.
 
     Returns:
         tuple: ``(waveform [num_samples] float32, offset)`` where ``offset``
@@ -815,7 +839,9 @@ def decode_audio(path: str,
     if not rate or rate <= 0:
         raise AudioDecodeError(
             f'unknown audio sample rate in {path!r} ({rate})')
-    return resample(wave, rate, sample_rate), offset
+    if resamplers is None:
+        resamplers = ResamplerCache(sample_rate)
+    return resamplers(rate)(wave), offset
 
 
 def clip_time_spans(frame_inds: np.ndarray,

@@ -23,8 +23,8 @@ from mmengine.logging import print_log
 from mmaction.registry import TRANSFORMS
 from .audio_features import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                              AudioSpanReader, LogMelExtractor,
-                             SpanDecodeUnsupported, StreamParametersChanged,
-                             WaveformResampler,
+                             ResamplerCache, SpanDecodeUnsupported,
+                             StreamParametersChanged,
                              clip_time_spans, decode_audio, logmel_clips,
                              span_logmel_clips)
 
@@ -120,6 +120,7 @@ class LoadAudioFromVideo(BaseTransform):
                 f"backend must be 'decord' or 'pyav', got {backend!r}")
         self.sample_rate = sample_rate
         self.backend = backend
+        self._resamplers = ResamplerCache(sample_rate)  # decord backend
         self.on_missing_audio = _check_policy(on_missing_audio)
         self.path_key = path_key
 
@@ -137,7 +138,7 @@ class LoadAudioFromVideo(BaseTransform):
                 offset = reader.offset
             else:
                 wave, offset = decode_audio(path, self.sample_rate,
-                                            self.backend)
+                                            self.backend, self._resamplers)
                 results['audio_waveform'] = wave
         except AudioDecodeError as err:
             results['audio_waveform'] = np.zeros(0, np.float32)
@@ -213,16 +214,7 @@ class AudioLogMelClips(BaseTransform):
         self.std = std
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
-        self._resamplers = {}  # native rate -> WaveformResampler
-
-    def _resampler(self, native_rate: int) -> 'WaveformResampler':
-        """Resampler from ``native_rate`` to ``sample_rate``, built once per
-        source rate (the sinc kernel and oneDNN's compiled convolutions are
-        reused across samples)."""
-        if native_rate not in self._resamplers:
-            self._resamplers[native_rate] = WaveformResampler(
-                native_rate, self.extractor.sample_rate)
-        return self._resamplers[native_rate]
+        self._resampler = ResamplerCache(sample_rate)
 
     def _full_track(self, results: Dict):
         if 'audio_logmel' in results:
