@@ -101,7 +101,7 @@ def extract_one(job):
     video_root, out_root, rel, float16, backend = job
     import torch
     torch.set_num_threads(1)
-    from mmaction_avslowfast.datasets.transforms.audio_features import (
+    from mmaction_avslowfast.audio import (
         AudioDecodeError, LogMelExtractor, decode_audio)
     extractor = _worker_extractor(LogMelExtractor)
     src = osp.join(video_root, rel)

@@ -14,7 +14,7 @@ from mmaction_avslowfast.datasets.transforms import (AudioLogMelClips,
                                                      LoadAudioFromVideo,
                                                      LogMelExtractor,
                                                      decode_audio)
-from mmaction_avslowfast.datasets.transforms.audio_features import (
+from mmaction_avslowfast.audio import (
     AudioSpanReader, WaveformResampler)
 from mmaction_avslowfast.utils.synthetic_media import write_av_video
 
@@ -210,8 +210,7 @@ def test_frame_collector_mean_survives_layout_changes():
     sample format or rate changes mid-way is still averaged frame by
     frame."""
     import av
-    from mmaction_avslowfast.datasets.transforms.audio_features import \
-        _FrameCollector
+    from mmaction_avslowfast.audio.span_reader import _FrameCollector
 
     def frame(array, fmt, layout, rate=44100):
         f = av.AudioFrame.from_ndarray(array, format=fmt, layout=layout)

@@ -14,7 +14,7 @@ from mmaction_avslowfast.datasets.transforms import (
     AlignAudioViews, AudioDecodeError, AudioFreqMask, AudioGainJitter,
     AudioLogMelClips, AudioTimeMask, LoadAudioFromVideo, LogMelExtractor,
     decode_audio, logmel_clips, silence_value)
-from mmaction_avslowfast.datasets.transforms.audio_features import (
+from mmaction_avslowfast.audio import (
     LOGMEL_MEAN, LOGMEL_STD, sample_negative_start)
 
 SILENCE = silence_value()

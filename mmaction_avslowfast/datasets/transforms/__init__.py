@@ -1,10 +1,10 @@
 """Audio transforms for AVSlowFast (registered in MMAction2's TRANSFORMS)."""
 from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
-from .audio_features import (AudioDecodeError, LogMelExtractor,
-                             clip_time_spans, decode_audio, logmel_clips,
-                             slice_logmel)
+from ...audio import (AudioDecodeError, LogMelExtractor, clip_time_spans,
+                      decode_audio, logmel_clips, silence_value,
+                      slice_logmel)
 from .audio_loading import (AlignAudioViews, AudioLogMelClips,
-                            LoadAudioFromVideo, LoadLogMel, silence_value)
+                            LoadAudioFromVideo, LoadLogMel)
 from .video_loading import CheckedDecordInit, VideoDecodeError
 
 __all__ = [

@@ -10,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
-from .audio_features import LOG_EPS, LOGMEL_MEAN, LOGMEL_STD
+from ...audio import LOG_EPS, LOGMEL_MEAN, LOGMEL_STD
 
 
 @TRANSFORMS.register_module()

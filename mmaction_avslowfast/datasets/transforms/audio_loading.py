@@ -12,7 +12,6 @@ Precomputed pipeline: replace ``LoadAudioFromVideo`` by ``LoadLogMel``
 (features written by ``tools/extract_logmel.py``).
 """
 import json
-import math
 import os.path as osp
 from typing import Dict, Optional
 
@@ -21,12 +20,11 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
-from .audio_features import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                             AudioSpanReader, LogMelExtractor,
-                             ResamplerCache, SpanDecodeUnsupported,
-                             StreamParametersChanged,
-                             clip_time_spans, decode_audio, logmel_clips,
-                             span_logmel_clips)
+from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
+                      AudioSpanReader, LogMelExtractor, ResamplerCache,
+                      SpanDecodeUnsupported, StreamParametersChanged,
+                      clip_time_spans, decode_audio, logmel_clips,
+                      span_logmel_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
 
@@ -63,7 +61,7 @@ class LoadAudioFromVideo(BaseTransform):
 
     Backend ``'pyav'`` (default): opens the file and reads the stream
     headers only (a short probe for mp4/mov, see
-    :func:`~.audio_features.open_for_audio`); the decoding is deferred to
+    :func:`~...audio.open_for_audio`); the decoding is deferred to
     :class:`AudioLogMelClips`, which decodes just the time spans of the
     sampled clips and negatives (seeking, see :func:`span_logmel_clips`)
     and falls back to the whole track when the stream has no duration /
@@ -84,7 +82,7 @@ class LoadAudioFromVideo(BaseTransform):
 
     Any source rate / channel count is accepted: channels are averaged (as
     the reference), the rate is converted with torchaudio's windowed-sinc
-    kernel (:class:`~.audio_features.WaveformResampler`). Nothing is cached
+    kernel (:class:`~...audio.WaveformResampler`). Nothing is cached
     between samples.
 
     Required keys: ``audio_path`` if present, else ``filename``.
@@ -461,9 +459,3 @@ class AlignAudioViews(BaseTransform):
         results['audios'] = np.ascontiguousarray(
             np.tile(audios, (num_views // num_clips, 1, 1, 1)))
         return results
-
-
-def silence_value(mean: float = LOGMEL_MEAN,
-                  std: float = LOGMEL_STD) -> float:
-    """Normalised log-mel value of digital silence."""
-    return (math.log(1e-8) - mean) / std
