@@ -77,7 +77,7 @@ model = dict(
                 format_shape='NCTHW'),
             audios=dict(type='ActionDataPreprocessor'))))
 
-dataset_type = 'VideoDataset'
+dataset_type = 'AVVideoDataset'
 data_root = 'data/avdemo/videos_train'
 data_root_val = 'data/avdemo/videos_val'
 # A held-out test split: val selects the best checkpoint, test reports it.
@@ -89,42 +89,42 @@ ann_file_test = 'data/avdemo/test_list_videos.txt'
 file_client_args = dict(io_backend='disk')
 # No Flip: mirroring turns a "left" clip into a "right" one.
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=1),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames,
          with_negative=True),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 # Testing averages 3 temporal views per clip (softmax probabilities).
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=3, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 
 train_dataloader = dict(
@@ -147,6 +147,8 @@ val_dataloader = dict(
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
+        # An unreadable video is listed in the log and counted as a miss.
+        on_unreadable='miss',
         test_mode=True))
 test_dataloader = dict(
     batch_size=8,
@@ -158,9 +160,14 @@ test_dataloader = dict(
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_test),
         pipeline=test_pipeline,
+        # mim test stops at the first unreadable video (naming it); 'miss'
+        # finishes and counts it as wrong (--cfg-options
+        # test_dataloader.dataset.on_unreadable=miss).
+        on_unreadable='error',
         test_mode=True))
 
-val_evaluator = dict(type='AccMetric')
+# AccMetric that counts unreadable samples (on_unreadable='miss') as misses.
+val_evaluator = dict(type='AVAccMetric')
 test_evaluator = val_evaluator
 
 max_epochs = 12
@@ -180,7 +187,14 @@ param_scheduler = [
          by_epoch=True, begin=0, end=max_epochs)
 ]
 
-custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.8)]
+# DropPathwayHook takes its probability from model.backbone.drop_pathway.
+# MediaIssuesHook: one WARNING per unreadable file or lost audio track, the
+# per-epoch counts data/unreadable and data/no_audio, the files listed in the
+# work dir, and a stop when over 5 % of an epoch's draws are unreadable.
+custom_hooks = [
+    dict(type='DropPathwayHook'),
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+]
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=1, save_best='auto'),
     logger=dict(interval=10))

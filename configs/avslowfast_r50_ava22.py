@@ -144,7 +144,7 @@ meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'flip',
 file_client_args = dict(io_backend='disk')
 train_pipeline = [
     dict(type='SampleAVAFrames', clip_len=clip_len, frame_interval=2),
-    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='CheckedRawFrameDecode', **file_client_args),
     dict(type='LoadLogMel', logmel_root=logmel_root,
          on_missing_audio='zeros'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
@@ -153,22 +153,20 @@ train_pipeline = [
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'),
-         meta_keys=meta_keys)
+    dict(type='PackAVInputs', meta_keys=meta_keys)
 ]
 # Testing is without cropping / flipping (as MMAction2's AVA configs).
 val_pipeline = [
     dict(type='SampleAVAFrames', clip_len=clip_len, frame_interval=2,
          test_mode=True),
-    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='CheckedRawFrameDecode', **file_client_args),
     dict(type='LoadLogMel', logmel_root=logmel_root,
          on_missing_audio='zeros'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'),
-         meta_keys=meta_keys)
+    dict(type='PackAVInputs', meta_keys=meta_keys)
 ]
 
 train_dataloader = dict(
@@ -197,8 +195,14 @@ val_dataloader = dict(
         label_file=label_file,
         proposal_file=proposal_file_val,
         data_prefix=dict(img=data_root, logmel=logmel_root),
+        # Unreadable frames: listed in the log, the keyframe counted as missed.
+        on_unreadable='miss',
         test_mode=True))
-test_dataloader = val_dataloader
+# As validation, but mim test stops at the first unreadable sample (naming
+# it); --cfg-options test_dataloader.dataset.on_unreadable=miss finishes.
+test_dataloader = dict(
+    val_dataloader, dataset=dict(val_dataloader['dataset'],
+                                 on_unreadable='error'))
 
 # AVAMetric semantics; robust to numpy 2 (np.NAN) and without Pool(32).
 val_evaluator = dict(
@@ -233,3 +237,10 @@ optim_wrapper = dict(
 
 # base_batch_size = 8 GPUs x 16 clips.
 auto_scale_lr = dict(enable=False, base_batch_size=128)
+
+# One WARNING per unreadable sample or lost audio track, the per-epoch counts
+# data/unreadable and data/no_audio, the files listed in the work dir, and a
+# stop when over 5 % of an epoch's draws are unreadable.
+custom_hooks = [
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+]

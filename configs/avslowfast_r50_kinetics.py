@@ -86,7 +86,7 @@ model = dict(
                 format_shape='NCTHW'),
             audios=dict(type='ActionDataPreprocessor'))))
 
-dataset_type = 'VideoDataset'
+dataset_type = 'AVVideoDataset'
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'
 ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
@@ -95,10 +95,10 @@ ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
 
 file_client_args = dict(io_backend='disk')
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     # Channel 1 = hard negative from the same track for AVS.
     dict(type='AudioLogMelClips', num_frames=audio_frames,
@@ -109,35 +109,35 @@ train_pipeline = [
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 # 10 temporal clips x 3 spatial crops of 256; the 3 crops of clip j share
 # clip j's audio (AlignAudioViews). Softmax scores averaged over 30 views.
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=10, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='ThreeCrop', crop_size=256),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 
 train_dataloader = dict(
@@ -160,6 +160,8 @@ val_dataloader = dict(
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
+        # An unreadable video is listed in the log and counted as a miss.
+        on_unreadable='miss',
         test_mode=True))
 test_dataloader = dict(
     batch_size=1,
@@ -171,9 +173,14 @@ test_dataloader = dict(
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
         pipeline=test_pipeline,
+        # mim test stops at the first unreadable video (naming it); 'miss'
+        # finishes and counts it as wrong (--cfg-options
+        # test_dataloader.dataset.on_unreadable=miss).
+        on_unreadable='error',
         test_mode=True))
 
-val_evaluator = dict(type='AccMetric')
+# AccMetric that counts unreadable samples (on_unreadable='miss') as misses.
+val_evaluator = dict(type='AVAccMetric')
 test_evaluator = val_evaluator
 
 max_epochs = 196
@@ -210,7 +217,14 @@ param_scheduler = [
 # The recipe's LR 0.1 is for 64 clips per iteration (8 GPUs x 8).
 auto_scale_lr = dict(enable=False, base_batch_size=64)
 
-custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.8)]
+# DropPathwayHook takes its probability from model.backbone.drop_pathway.
+# MediaIssuesHook: one WARNING per unreadable file or lost audio track, the
+# per-epoch counts data/unreadable and data/no_audio, the files listed in the
+# work dir, and a stop when over 5 % of an epoch's draws are unreadable.
+custom_hooks = [
+    dict(type='DropPathwayHook'),
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+]
 default_hooks = dict(
     checkpoint=dict(interval=4, max_keep_ckpts=3, save_best='auto'),
     logger=dict(interval=100))

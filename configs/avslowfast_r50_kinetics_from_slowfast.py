@@ -86,10 +86,10 @@ model = dict(
 file_client_args = dict(io_backend='disk')
 # The stock pipelines plus the audio of the same clips.
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=1),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames,
          with_negative=True),
@@ -99,39 +99,57 @@ train_pipeline = [
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=2,
          num_clips=10, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='LoadAudioFromVideo'),
     dict(type='AudioLogMelClips', num_frames=audio_frames),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='ThreeCrop', crop_size=256),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='AlignAudioViews'),
-    dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    dict(type='PackAVInputs')
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# The stock data sets become AVVideoDataset (same keys): unreadable videos are
+# redrawn in training, counted as misses in validation, and stop mim test
+# (naming the file) unless test_dataloader.dataset.on_unreadable=miss.
+train_dataloader = dict(
+    dataset=dict(type='AVVideoDataset', pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        type='AVVideoDataset', pipeline=val_pipeline, on_unreadable='miss'))
+test_dataloader = dict(
+    dataset=dict(
+        type='AVVideoDataset', pipeline=test_pipeline, on_unreadable='error'))
+# AccMetric that counts unreadable samples as misses.
+val_evaluator = dict(type='AVAccMetric')
+test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.8)]
+# DropPathwayHook takes its probability from model.backbone.drop_pathway.
+# MediaIssuesHook: one WARNING per unreadable file or lost audio track, the
+# per-epoch counts data/unreadable and data/no_audio, the files listed in the
+# work dir, and a stop when over 5 % of an epoch's draws are unreadable.
+custom_hooks = [
+    dict(type='DropPathwayHook'),
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+]
 
 # Multi-process training (`--launcher pytorch`): nccl on GPUs; on a machine without
 # CUDA the plugin switches to gloo (mmaction_avslowfast/utils/compat.py).

@@ -54,10 +54,20 @@ def test_config_loads_with_mmaction_layout(name):
     assert cfg.model.type == 'AVRecognizer3D'
     assert cfg.custom_hooks[0]['type'] == 'DropPathwayHook'
     for split in ('train', 'val', 'test'):
-        steps = pipeline_types(cfg[f'{split}_dataloader'].dataset.pipeline)
-        assert steps[-1] == 'PackActionInputs'
+        dataset = cfg[f'{split}_dataloader'].dataset
+        steps = pipeline_types(dataset.pipeline)
+        assert steps[-1] == 'PackAVInputs'
         assert steps.index('AlignAudioViews') > steps.index('FormatShape')
         assert 'LoadAudioFromVideo' in steps
+        # Checked loaders: an unreadable file is named, never a dead run.
+        assert steps[0] == 'CheckedDecordInit'
+        assert 'CheckedDecordDecode' in steps
+        assert dataset.type == 'AVVideoDataset'
+    assert cfg.val_dataloader.dataset.on_unreadable == 'miss'
+    assert cfg.test_dataloader.dataset.on_unreadable == 'error'
+    assert cfg.val_evaluator.type == 'AVAccMetric'
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'DropPathwayHook', 'MediaIssuesHook']
     if name != 'avslowfast_demo.py':
         assert cfg.data_root == 'data/kinetics400/videos_train'
         assert cfg.ann_file_train == \
@@ -79,7 +89,8 @@ def test_r50_kinetics_is_the_reference_recipe():
     assert warmup.start_factor == pytest.approx(0.1)
     assert cosine.type == 'CosineAnnealingLR' and cosine.end == 196
     assert cfg.train_cfg.max_epochs == 196
-    assert cfg.custom_hooks[0]['drop_prob'] == 0.8
+    assert 'drop_prob' not in cfg.custom_hooks[0]  # the model's value
+    assert cfg.model.backbone.drop_pathway == 0.8
     backbone = cfg.model.backbone
     assert (backbone.resample_rate, backbone.speed_ratio) == (8, 8)
     assert tuple(backbone.avs_stages) == (False, False, True, True, True)

@@ -18,11 +18,12 @@ REGISTRIES = dict(MODELS=registry.MODELS, TRANSFORMS=registry.TRANSFORMS,
 EXPECTED = dict(
     MODELS=['AVSlowFast', 'AVSlowFastAudioPathway', 'AVSlowFastHead', 'AVRecognizer3D',
             'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead'],
-    HOOKS=['DropPathwayHook'],
+    HOOKS=['DropPathwayHook', 'MediaIssuesHook'],
     TRANSFORMS=['LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',
-                'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask', 'CheckedDecordInit'],
-    DATASETS=['AVAAudioDataset'],
-    METRICS=['RobustAVAMetric'],
+                'PackAVInputs', 'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask',
+                'CheckedDecordInit', 'CheckedDecordDecode', 'CheckedRawFrameDecode'],
+    DATASETS=['AVAAudioDataset', 'AVVideoDataset'],
+    METRICS=['RobustAVAMetric', 'AVAccMetric'],
     TASK_UTILS=['AVAMaxIoUAssigner', 'AVARandomSampler'],
 )
 

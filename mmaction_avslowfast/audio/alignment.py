@@ -4,16 +4,45 @@ negative) reads.
 Time convention: ``t = 0`` is the first video frame. A log-mel frame ``k``
 of a track whose first sample lies at ``offset`` seconds covers samples
 ``[k * hop, k * hop + n_fft)``, i.e. it starts at ``offset + k * hop / sr``.
+
+Audio follows the sampled frames (:func:`clip_frame_positions`): output
+frame ``j`` of a clip (``num_frames`` of them) reads log-mel frame
+``floor(p_j)``. A clip whose frame indices are strictly increasing (every
+clip of a video long enough for the sampler, also jittered ones such as
+``SampleAVAFrames``' training clips) reads its first-to-last frame time
+linearly, ``p = linspace(start, end, num_frames)``, as it always did. Any
+other clip (looped by ``SampleFrames``' ``'loop'``, repeated by
+``'repeat_last'`` or by clamping at the video's ends, out of order) maps
+``j`` to the frame slot ``x_j = j * (L - 1) / (num_frames - 1)`` of its
+``L`` frames and reads the time of frame ``inds[floor(x_j)]`` plus
+``frac(x_j) * dt``, ``dt`` being the clip's frame spacing (the most common
+positive difference of consecutive indices, ties to the largest, 0 when
+none, over ``fps``): each sampled frame carries the audio of its own
+moment, so looped frames get looped audio. Both rules agree on evenly
+spaced clips; these use the linear formula so that their features stay
+bit for bit what they were. The negative of a clip is the same position pattern
+shifted by at least ``negative_gap`` frames.
 """
 import math
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
-from .logmel import (LOGMEL_MEAN, LOGMEL_STD, LogMelExtractor,
-                     normalize_logmel, slice_logmel)
+from .logmel import (LOG_EPS, LOGMEL_MEAN, LOGMEL_STD, LogMelExtractor,
+                     normalize_logmel)
 from .resample import WaveformResampler, resampled_length
 from .span_reader import AudioSpanReader
+
+
+def _split_clips(frame_inds, num_clips: int, fps: float) -> np.ndarray:
+    """Checked float64 ``[num_clips, clip_len]`` frame indices."""
+    frame_inds = np.asarray(frame_inds).reshape(-1)
+    if num_clips <= 0 or frame_inds.size % num_clips:
+        raise ValueError(f'{frame_inds.size} frame_inds cannot be split into '
+                         f'num_clips={num_clips} clips')
+    if not fps or fps <= 0:
+        raise ValueError(f'fps must be positive, got {fps}')
+    return frame_inds.reshape(num_clips, -1).astype(np.float64)
 
 
 def clip_time_spans(frame_inds: np.ndarray,
@@ -37,15 +66,57 @@ def clip_time_spans(frame_inds: np.ndarray,
     Returns:
         np.ndarray: float64 ``[num_clips, 2]`` (start, end) in seconds.
     """
-    frame_inds = np.asarray(frame_inds).reshape(-1)
-    if num_clips <= 0 or frame_inds.size % num_clips:
-        raise ValueError(f'{frame_inds.size} frame_inds cannot be split into '
-                         f'num_clips={num_clips} clips')
-    if not fps or fps <= 0:
-        raise ValueError(f'fps must be positive, got {fps}')
-    clips = frame_inds.reshape(num_clips, -1).astype(np.float64)
+    clips = _split_clips(frame_inds, num_clips, fps)
     spans = np.stack([clips.min(axis=1), clips.max(axis=1)], axis=1)
     return (spans - start_index) / float(fps) + time_offset
+
+
+class ClipFrames(NamedTuple):
+    """Sampled clips as their audio is read (:func:`clip_frame_times`).
+
+    Attributes:
+        times (np.ndarray): float64 ``[num_clips, clip_len]`` time (s) of
+            every sampled frame, in sampling order.
+        regular (np.ndarray): bool ``[num_clips]``: the indices are strictly
+            increasing (or the clip has one frame): read linearly.
+        step (np.ndarray): float64 ``[num_clips]`` frame spacing ``dt`` (s).
+    """
+    times: np.ndarray
+    regular: np.ndarray
+    step: np.ndarray
+
+
+def _frame_step(diffs: np.ndarray) -> float:
+    """Most common positive index difference (ties: the largest; 0 if
+    none). Loop wrap-arounds, clamped repeats and jitter are outvoted."""
+    values, counts = np.unique(diffs[diffs > 0], return_counts=True)
+    return float(values[counts == counts.max()].max()) if values.size else 0.
+
+
+def clip_frame_times(frame_inds: np.ndarray,
+                     num_clips: int,
+                     fps: float,
+                     start_index: int = 0,
+                     time_offset: float = 0.0) -> ClipFrames:
+    """Time of every sampled frame, for :func:`logmel_clips` and
+    :func:`span_logmel_clips` (arguments as :func:`clip_time_spans`).
+
+    ``dt`` is derived from the clip itself, not taken from
+    ``results['frame_interval']`` (``UniformSample`` leaves it None): the
+    most common positive step is the sampler's ``frame_interval`` for
+    looped, repeated and clamped clips (wrap-arounds are negative, repeats
+    zero), and the step the video actually shows when the loop is shorter
+    than the interval (e.g. 3 frames, interval 4: ``0, 1, 2, 0, ...``).
+
+    Returns:
+        ClipFrames: times ``[num_clips, clip_len]``, regularity, ``dt``.
+    """
+    clips = _split_clips(frame_inds, num_clips, fps)
+    diffs = np.diff(clips, axis=1)
+    regular = np.all(diffs > 0, axis=1)  # read first..last linearly
+    step = np.array([_frame_step(d) for d in diffs]) / float(fps)
+    return ClipFrames((clips - start_index) / float(fps) + time_offset,
+                      regular, step)
 
 
 def sample_negative_start(start: float, length: float, total: int, gap: float,
@@ -110,8 +181,78 @@ def clip_frame_spans(spans: np.ndarray,
     return np.asarray(views, np.float64).reshape(len(frames), -1, 2)
 
 
+def clip_frame_positions(clips: Union[ClipFrames, np.ndarray],
+                         num_frames: int,
+                         frame_rate: float,
+                         audio_offset: float = 0.0,
+                         total: int = 0,
+                         with_negative: bool = False,
+                         negative_gap: float = 32,
+                         rng: Optional[np.random.RandomState] = None
+                         ) -> np.ndarray:
+    """Fractional log-mel frame read by every output frame of every clip
+    (and negative); the rule is in the module docstring.
+
+    Args:
+        clips (ClipFrames | np.ndarray): From :func:`clip_frame_times`, or
+            ``[num_clips, 2]`` (start, end) times (s) read linearly.
+        num_frames (int): Output frames per clip.
+        frame_rate (float): Log-mel frames per second (sr / hop).
+        audio_offset (float): Time (s) of the track's first sample.
+        total (int): Log-mel frames of the whole track (only used to draw
+            the negatives).
+        with_negative (bool): Add a hard negative per clip (channel 1): the
+            clip's positions shifted by :func:`sample_negative_start` of
+            the range they cover (the draw of :func:`clip_frame_spans`).
+        negative_gap (float): Minimum negative shift, in frames.
+        rng: Random state for the negatives (default ``np.random``).
+
+    Returns:
+        np.ndarray: float64 ``[num_clips, 1 or 2, num_frames]``.
+    """
+    if not isinstance(clips, ClipFrames):
+        spans = np.asarray(clips, np.float64).reshape(-1, 2)
+        clips = ClipFrames(spans, np.ones(len(spans), bool),
+                           spans[:, 1] - spans[:, 0])
+    # x_j = j (L - 1) / (num_frames - 1) = slot + frac, in integers
+    num = np.arange(num_frames) * (clips.times.shape[1] - 1)
+    den = max(num_frames - 1, 1)
+    slot, frac = num // den, (num % den) / den
+    views = []
+    for times, regular, step in zip(*clips):
+        if regular:  # bit for bit the linear span of the first/last frame
+            lo, hi = (times[[0, -1]] - audio_offset) * frame_rate
+            pos = np.linspace(lo, hi, num_frames)
+        else:
+            pos = (times[slot] + frac * step - audio_offset) * frame_rate
+            lo, hi = pos.min(), pos.max()
+        channels = [pos]
+        if with_negative:
+            neg = sample_negative_start(lo, hi - lo, total, negative_gap, rng)
+            channels.append(
+                np.linspace(neg, neg + hi - lo, num_frames) if regular else
+                pos + (neg - lo))
+        views.append(channels)
+    return np.asarray(views, np.float64).reshape(len(views), -1, num_frames)
+
+
+def _gather(segments, positions: np.ndarray, n_mels: int) -> np.ndarray:
+    """Log-mel frame ``floor(p)`` for each position ``p``, from the
+    ``(first frame, [n, n_mels] features)`` segments; silence elsewhere.
+
+    Returns:
+        np.ndarray: float32 ``[*positions.shape, n_mels]``.
+    """
+    index = np.floor(positions).astype(np.int64)
+    out = np.full(index.shape + (n_mels, ), math.log(LOG_EPS), np.float32)
+    for first, feats in segments:
+        hit = (index >= first) & (index < first + len(feats))
+        out[hit] = feats[index[hit] - first]
+    return out
+
+
 def logmel_clips(logmel: np.ndarray,
-                 spans: np.ndarray,
+                 spans: Union[ClipFrames, np.ndarray],
                  frame_rate: float,
                  audio_offset: float = 0.0,
                  num_frames: int = 128,
@@ -124,7 +265,9 @@ def logmel_clips(logmel: np.ndarray,
 
     Args:
         logmel (np.ndarray): ``[T, F]`` un-normalised log-mel of the track.
-        spans (np.ndarray): ``[num_clips, 2]`` clip times (s), video time.
+        spans (ClipFrames | np.ndarray): The clips' frame times
+            (:func:`clip_frame_times`), or ``[num_clips, 2]`` (start, end)
+            times (s) read linearly; video time.
         frame_rate (float): Log-mel frames per second (sr / hop).
         audio_offset (float): Time (s) of the track's first sample.
         num_frames (int): Frames per clip. Default: 128.
@@ -137,19 +280,16 @@ def logmel_clips(logmel: np.ndarray,
     Returns:
         np.ndarray: float32 ``[num_clips, 1 or 2, num_frames, F]``.
     """
-    requests = clip_frame_spans(spans, frame_rate, audio_offset,
-                                logmel.shape[0], with_negative, negative_gap,
-                                rng)
-    out = np.stack([
-        np.stack([slice_logmel(logmel, s, e, num_frames) for s, e in view])
-        for view in requests
-    ])
+    positions = clip_frame_positions(spans, num_frames, frame_rate,
+                                     audio_offset, logmel.shape[0],
+                                     with_negative, negative_gap, rng)
+    out = _gather([(0, logmel)], positions, logmel.shape[1])
     return normalize_logmel(out, mean, std)
 
 
 def span_logmel_clips(reader: AudioSpanReader,
                       extractor: LogMelExtractor,
-                      spans: np.ndarray,
+                      spans: Union[ClipFrames, np.ndarray],
                       num_frames: int = 128,
                       with_negative: bool = False,
                       negative_gap: float = 32,
@@ -161,7 +301,9 @@ def span_logmel_clips(reader: AudioSpanReader,
     """:func:`logmel_clips` of the whole track, decoding only the spans
     the clips (and negatives) read.
 
-    The negatives need the track length; it is read from the last packets
+    Each clip / negative decodes the frames from its lowest to its highest
+    position (a looped clip reads within that range). The negatives need
+    the track length; it is read from the last packets
     (:meth:`AudioSpanReader.num_samples`), so the draw equals the one of
     the whole-track path. Frame ranges closer than ``merge_gap`` frames are
     decoded together (one seek each otherwise).
@@ -184,28 +326,21 @@ def span_logmel_clips(reader: AudioSpanReader,
         total = extractor.num_frames(
             resampled_length(reader.num_samples(), reader.native_rate,
                              extractor.sample_rate))
-    requests = clip_frame_spans(spans, extractor.frame_rate, reader.offset,
-                                total, with_negative, negative_gap, rng)
+    positions = clip_frame_positions(spans, num_frames, extractor.frame_rate,
+                                     reader.offset, total, with_negative,
+                                     negative_gap, rng)
     limit = total - 1 if with_negative else np.inf
     ranges = []  # inclusive log-mel frame ranges to decode
-    for start, end in requests.reshape(-1, 2):
-        lo, hi = max(math.floor(start), 0), min(math.floor(end), limit)
+    for view in positions.reshape(-1, num_frames):
+        lo = max(math.floor(view.min()), 0)
+        hi = min(math.floor(view.max()), limit)
         if hi >= lo:
             ranges.append([lo, int(hi)])
     merged = _merge_ranges(ranges, merge_gap)
     segments = list(  # (first frame, features)
         zip([lo for lo, _ in merged],
             span_logmels(reader, extractor, merged, resampler)))
-    silent = np.zeros((0, extractor.n_mels), np.float32)
-
-    def cut(start, end):
-        lo = max(math.floor(start), 0)
-        first, feats = next(((f, x) for f, x in segments
-                             if f <= lo < f + len(x)), (lo, silent))
-        return slice_logmel(feats, start - first, end - first, num_frames)
-
-    out = np.stack([np.stack([cut(s, e) for s, e in view])
-                    for view in requests])
+    out = _gather(segments, positions, extractor.n_mels)
     return normalize_logmel(out, mean, std)
 
 

@@ -4,10 +4,11 @@ from typing import Dict, Optional
 
 from mmaction.datasets import AVADataset
 from mmaction.registry import DATASETS
+from .unreadable import UnreadableSampleMixin
 
 
 @DATASETS.register_module()
-class AVAAudioDataset(AVADataset):
+class AVAAudioDataset(UnreadableSampleMixin, AVADataset):
     """``AVADataset`` whose samples also name the audio of their 15-min cut.
 
     AVA audio comes from ``videos_15min`` (the ``ffmpeg -ss 900 -t 901``
@@ -34,7 +35,13 @@ class AVAAudioDataset(AVADataset):
     - in video mode (``use_frames=False``), ``filename`` gets the file's real
       extension (``AVADataset`` leaves ``<prefix>/<video_id>`` without one).
 
+    Unreadable frames or videos follow ``on_unreadable`` (redrawn in
+    training, counted as misses or reported in ``test_mode``; see
+    :mod:`mmaction_avslowfast.datasets.unreadable`).
+
     Args:
+        on_unreadable (str, optional): ``'redraw'`` (training default),
+            ``'miss'`` or ``'error'`` (``test_mode`` default).
         start_index (int, optional): Index of the first frame: default 1 for
             rawframes (``img_00001.jpg``), 0 for video files (decord indices).
         **kwargs: ``AVADataset`` arguments. ``data_prefix`` may contain
@@ -47,7 +54,9 @@ class AVAAudioDataset(AVADataset):
                  *args,
                  start_index: Optional[int] = None,
                  use_frames: bool = True,
+                 on_unreadable: Optional[str] = None,
                  **kwargs) -> None:
+        self._init_unreadable(on_unreadable, kwargs.get('test_mode', False))
         if start_index is None:
             start_index = 1 if use_frames else 0
         self._stem_index: Dict[str, Dict[str, str]] = {}

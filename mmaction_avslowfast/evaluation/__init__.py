@@ -1,4 +1,8 @@
+from .acc_metric import AVAccMetric, miss_scores
 from .ava_eval import average_precision, ava_eval
 from .ava_metric import RobustAVAMetric
 
-__all__ = ['average_precision', 'ava_eval', 'RobustAVAMetric']
+__all__ = [
+    'average_precision', 'ava_eval', 'RobustAVAMetric', 'AVAccMetric',
+    'miss_scores'
+]

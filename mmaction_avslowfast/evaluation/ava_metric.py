@@ -1,6 +1,6 @@
 import os.path as osp
 import tempfile
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmaction.evaluation import AVAMetric, results2csv
 from mmaction.registry import METRICS
@@ -11,8 +11,11 @@ from .ava_eval import ava_eval
 class RobustAVAMetric(AVAMetric):
     """MMAction2's ``AVAMetric`` that works on numpy 2 and on small machines.
 
-    Same inputs, outputs and ``mAP/`` keys as ``AVAMetric`` (``process`` is
-    inherited unchanged), but ``compute_metrics`` calls this plugin's
+    Same inputs, outputs and ``mAP/`` keys as ``AVAMetric``. ``process``
+    drops the detections of placeholder samples flagged ``unreadable`` (see
+    :mod:`mmaction_avslowfast.datasets.unreadable`), so the ground truth of
+    an unreadable keyframe counts as missed. ``compute_metrics`` calls this
+    plugin's
     :func:`~mmaction_avslowfast.evaluation.ava_eval`:
 
     * a class with detections but no GT gets AP ``nan`` (skipped in the mean)
@@ -56,6 +59,12 @@ class RobustAVAMetric(AVAMetric):
             prefix=prefix)
         self.num_workers = num_workers
         self.verbose = verbose
+
+    def process(self, data_batch: Sequence[Any],
+                data_samples: Sequence[Dict]) -> None:
+        super().process(
+            data_batch,
+            [s for s in data_samples if not s.get('unreadable')])
 
     def compute_metrics(self, results: list) -> dict:
         with tempfile.TemporaryDirectory() as tmpdir:

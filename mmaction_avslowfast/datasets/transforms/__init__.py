@@ -1,15 +1,18 @@
 """Audio transforms for AVSlowFast (registered in MMAction2's TRANSFORMS)."""
-from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
 from ...audio import (AudioDecodeError, LogMelExtractor, clip_time_spans,
                       decode_audio, logmel_clips, silence_value,
                       slice_logmel)
-from .audio_loading import (AlignAudioViews, AudioLogMelClips,
-                            LoadAudioFromVideo, LoadLogMel)
-from .video_loading import CheckedDecordInit, VideoDecodeError
+from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
+from .audio_loading import AudioLogMelClips, LoadAudioFromVideo
+from .formatting import AlignAudioViews, PackAVInputs
+from .logmel_loading import LoadLogMel
+from .video_loading import (CheckedDecordDecode, CheckedDecordInit,
+                            CheckedRawFrameDecode, VideoDecodeError)
 
 __all__ = [
     'LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',
-    'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask', 'AudioDecodeError',
-    'LogMelExtractor', 'decode_audio', 'clip_time_spans', 'slice_logmel',
-    'logmel_clips', 'silence_value', 'CheckedDecordInit', 'VideoDecodeError'
+    'PackAVInputs', 'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask',
+    'AudioDecodeError', 'LogMelExtractor', 'decode_audio', 'clip_time_spans',
+    'slice_logmel', 'logmel_clips', 'silence_value', 'CheckedDecordInit',
+    'CheckedDecordDecode', 'CheckedRawFrameDecode', 'VideoDecodeError'
 ]

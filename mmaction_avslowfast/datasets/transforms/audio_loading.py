@@ -1,18 +1,17 @@
-"""Audio transforms: decode from the video file, aligned log-mel clips,
-precomputed log-mel, and audio/video view alignment.
+"""Audio transforms: decode from the video file and cut aligned log-mel
+clips (thin wrappers over :mod:`mmaction_avslowfast.audio`).
 
-Online pipeline (recognition, ``VideoDataset`` with ``path label`` lines)::
+Online pipeline (recognition, ``AVVideoDataset`` with ``path label`` lines)::
 
-    DecordInit -> SampleFrames -> DecordDecode
+    CheckedDecordInit -> SampleFrames -> CheckedDecordDecode
     -> LoadAudioFromVideo -> AudioLogMelClips(with_negative=True)
     -> <Resize / crops / flips: imgs only> -> FormatShape('NCTHW')
-    -> AlignAudioViews -> PackActionInputs(collect_keys=('imgs', 'audios'))
+    -> AlignAudioViews -> PackAVInputs
 
 Precomputed pipeline: replace ``LoadAudioFromVideo`` by ``LoadLogMel``
-(features written by ``tools/extract_logmel.py``).
+(:mod:`.logmel_loading`, features written by ``tools/extract_logmel.py``).
+``AlignAudioViews`` and ``PackAVInputs`` are in :mod:`.formatting`.
 """
-import json
-import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
@@ -23,7 +22,7 @@ from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                       AudioSpanReader, LogMelExtractor, ResamplerCache,
                       SpanDecodeUnsupported, StreamParametersChanged,
-                      clip_time_spans, decode_audio, logmel_clips,
+                      clip_frame_times, decode_audio, logmel_clips,
                       span_logmel_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
@@ -41,17 +40,22 @@ def _handle_missing(policy: str, results: Dict, path: str,
     """Apply ``on_missing_audio``; returns None to make the dataset refetch.
 
     ``skip`` returns None: MMEngine's ``BaseDataset.__getitem__`` then draws
-    another sample in training (it raises in ``test_mode``).
+    another sample in training (it raises in ``test_mode``). ``zeros`` and
+    ``skip`` record the reason in ``audio_issue`` (and ``audio_valid``
+    False): ``PackAVInputs`` carries both into the packed sample's metainfo,
+    the plugin's data sets count skipped samples, and ``MediaIssuesHook``
+    logs one WARNING per file and the per-epoch count ``data/no_audio``.
     """
     if policy == 'error':
         raise AudioDecodeError(f'unusable audio in {path!r}: {reason}')
+    results['audio_valid'] = False
+    results['audio_issue'] = reason
     if policy == 'skip':
         print_log(f'skipping {path!r}: unusable audio ({reason})',
                   logger='current', level=30)
         return None
     print_log(f'{path!r}: unusable audio ({reason}); using silence',
               logger='current', level=10)
-    results['audio_valid'] = False
     return results
 
 
@@ -157,9 +161,18 @@ class LoadAudioFromVideo(BaseTransform):
 class AudioLogMelClips(BaseTransform):
     """Reference log-mel of the time span of every sampled clip.
 
-    For each clip ``j`` of ``frame_inds`` the span from its first to its last
-    frame time is mapped onto the full-track log-mel (computed once per
-    sample) and resampled to ``num_frames`` frames by nearest index, then
+    The audio follows the frames the sampler returned. For a clip whose
+    ``frame_inds`` are strictly increasing (every clip of a video long
+    enough for the sampler), the span from its first to its last frame time
+    is mapped onto the full-track log-mel (computed once per sample) and
+    resampled to ``num_frames`` frames by nearest index. Any other clip
+    (looped by ``SampleFrames``' ``out_of_bound_opt='loop'`` in a video
+    shorter than the clip, repeated, clamped, out of order)
+    reads, at output frame ``j``, the time of its frame ``inds[floor(x)]``
+    plus ``frac(x) * dt``, with ``x = j * (clip_len - 1) / (num_frames -
+    1)`` and ``dt`` the clip's most common positive frame step over
+    ``fps``: ``[0, 2, 0, 2, ...]`` gets the audio of frames 0, 2, 0, 2, ...
+    (see :mod:`mmaction_avslowfast.audio.alignment`). The features are then
     normalised. Frames outside the audio track read as silence.
 
     Frame times: ``(frame_ind - start_index) / fps + audio_time_offset``,
@@ -235,7 +248,7 @@ class AudioLogMelClips(BaseTransform):
         if fps is None:
             raise KeyError('AudioLogMelClips needs "avg_fps" (DecordInit) or '
                            '"fps" (AVADataset) to map frames to time')
-        spans = clip_time_spans(
+        spans = clip_frame_times(
             results['frame_inds'],
             results.get('num_clips', 1),
             fps,
@@ -321,141 +334,3 @@ class AudioLogMelClips(BaseTransform):
                 f'with_negative={self.with_negative}, '
                 f'negative_gap={self.negative_gap}, mean={self.mean}, '
                 f'std={self.std})')
-
-
-@TRANSFORMS.register_module()
-class LoadLogMel(BaseTransform):
-    """Load the precomputed full-track log-mel of a sample.
-
-    Reads the ``.npy`` written by ``tools/extract_logmel.py`` (un-normalised
-    ``log(mel + 1e-8)``, ``[T, 80]``, float16 or float32) and its entry in
-    the index (``index.jsonl`` in ``logmel_root``) for the audio offset and
-    frame rate. :class:`AudioLogMelClips` then slices it exactly like the
-    online path.
-
-    File lookup: ``logmel_path`` if present in the results, else
-    ``logmel_root / relpath(filename, video_root)`` with the extension
-    replaced by ``.npy``.
-
-    Required keys: ``logmel_path`` or ``filename``.
-
-    Added keys: ``audio_logmel`` (float32 ``[T, F]``), ``audio_frame_rate``,
-    ``audio_offset``, ``audio_valid``.
-
-    Args:
-        logmel_root (str): Folder written by ``tools/extract_logmel.py``.
-        video_root (str): The videos' root (the dataset's
-            ``data_prefix['video']``) to make ``filename`` relative.
-        index_file (str): Index name inside ``logmel_root``.
-            Default: ``'index.jsonl'``.
-        on_missing_audio (str): Policy when the file, its index entry or
-            its audio is missing: ``'zeros'`` | ``'skip'`` | ``'error'``.
-    """
-
-    def __init__(self,
-                 logmel_root: str,
-                 video_root: str = '',
-                 index_file: str = 'index.jsonl',
-                 on_missing_audio: str = 'zeros') -> None:
-        self.logmel_root = logmel_root
-        self.video_root = video_root
-        self.index_file = index_file
-        self.on_missing_audio = _check_policy(on_missing_audio)
-        self._index = None
-
-    def _load_index(self) -> Dict[str, Dict]:
-        if self._index is None:
-            path = osp.join(self.logmel_root, self.index_file)
-            if not osp.isfile(path):
-                raise FileNotFoundError(
-                    f'LoadLogMel: index {path!r} not found; run '
-                    f'tools/extract_logmel.py first')
-            index = {}
-            with open(path) as f:
-                for line in f:
-                    if line.strip():
-                        entry = json.loads(line)
-                        index[entry['npy']] = entry
-            self._index = index
-        return self._index
-
-    def _relative_npy(self, results: Dict) -> str:
-        if 'logmel_path' in results:
-            return osp.relpath(results['logmel_path'], self.logmel_root)
-        rel = osp.relpath(results['filename'], self.video_root or '.') \
-            if self.video_root else results['filename']
-        return osp.splitext(rel)[0] + '.npy'
-
-    def transform(self, results: Dict) -> Optional[Dict]:
-        rel = self._relative_npy(results)
-        path = osp.join(self.logmel_root, rel)
-        entry = self._load_index().get(rel)
-        results['audio_offset'] = 0.0
-        results['audio_frame_rate'] = 62.5
-        if entry is None:
-            reason = f'no entry in {self.index_file}'
-        elif not entry.get('valid', True):
-            reason = entry.get('reason', 'no audio')
-        elif not osp.isfile(path):
-            reason = 'precomputed .npy file is missing'
-        else:
-            reason = None
-        if reason is not None:
-            results['audio_logmel'] = np.zeros((0, 80), np.float32)
-            return _handle_missing(self.on_missing_audio, results, path,
-                                   reason)
-        results['audio_frame_rate'] = float(entry['frame_rate'])
-        results['audio_offset'] = float(entry['offset'])
-        results['audio_logmel'] = np.load(path).astype(np.float32)
-        results['audio_valid'] = True
-        return results
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(logmel_root='{self.logmel_root}',"
-                f" video_root='{self.video_root}', "
-                f"on_missing_audio='{self.on_missing_audio}')")
-
-
-@TRANSFORMS.register_module()
-class AlignAudioViews(BaseTransform):
-    """Lay out ``audios`` like ``FormatShape`` lays out ``imgs``.
-
-    Place after ``FormatShape``. ``FormatShape('NCTHW')`` orders video
-    views as ``view = crop * num_clips + clip``; the per-clip audio
-    ``[num_clips, C, T, F]`` is tiled over the crops the same way, so that
-    ``MMRecognizer3D`` (which flattens each modality's views independently)
-    pairs video view k with audio view k. With ``FormatShape(collapse=True)``
-    (detection, ``imgs [C, T, H, W]``) the single audio view is squeezed to
-    ``[C, T, F]``.
-
-    Required keys: ``imgs`` (formatted), ``audios``, ``num_clips``.
-    Modified keys: ``audios`` -> ``[V, C, T, F]`` with V = video views.
-
-    Raises:
-        ValueError: when the video view count is not a multiple of the audio
-            clip count (the pipeline produced inconsistent views).
-    """
-
-    def transform(self, results: Dict) -> Dict:
-        audios = results['audios']
-        imgs = results['imgs']
-        num_clips = results.get('num_clips', 1)
-        if audios.shape[0] != num_clips:
-            raise ValueError(
-                f'AlignAudioViews: audios has {audios.shape[0]} views but '
-                f'num_clips={num_clips}; run it once, after FormatShape')
-        if imgs.ndim == 4:  # FormatShape(collapse=True): one view
-            if num_clips != 1:
-                raise ValueError('collapsed imgs need num_clips == 1, got '
-                                 f'{num_clips}')
-            results['audios'] = audios[0]
-            return results
-        num_views = imgs.shape[0]
-        if num_views % num_clips:
-            raise ValueError(
-                f'AlignAudioViews: {num_views} video views cannot be paired '
-                f'with {num_clips} audio clips (imgs {tuple(imgs.shape)}, '
-                f'audios {tuple(audios.shape)}); use FormatShape before it')
-        results['audios'] = np.ascontiguousarray(
-            np.tile(audios, (num_views // num_clips, 1, 1, 1)))
-        return results

@@ -1,3 +1,4 @@
 from .drop_pathway_hook import DropPathwayHook
+from .media_issues_hook import MediaIssuesHook
 
-__all__ = ['DropPathwayHook']
+__all__ = ['DropPathwayHook', 'MediaIssuesHook']

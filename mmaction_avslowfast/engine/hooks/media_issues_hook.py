@@ -1,0 +1,198 @@
+"""Reports the data events of :mod:`mmaction_avslowfast.datasets.unreadable`:
+unreadable samples and samples whose audio could not be read."""
+import logging
+import os.path as osp
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.dist import all_gather_object, all_reduce, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmaction.registry import HOOKS
+from ...datasets.unreadable import EVENTS_KEY, media_event
+
+KINDS = ('unreadable', 'no_audio')
+_WHAT = dict(unreadable='unreadable sample', no_audio='no usable audio')
+_ACTION = dict(
+    train=dict(unreadable='another sample was drawn',
+               no_audio='silence was used or the sample was skipped'),
+    val=dict(unreadable='counted as a miss', no_audio='silence was used'))
+_ACTION['test'] = _ACTION['val']
+
+
+def batch_events(data_batch: Optional[Dict]) -> List[Dict]:
+    """The data events a collated batch carries.
+
+    Events on a sample's ``data_events`` metainfo (unreadable samples that
+    were redrawn or replaced by a placeholder, audio-``skip`` drops), plus
+    one ``no_audio`` event per sample packed with ``audio_valid=False``.
+    """
+    events = []
+    samples = (data_batch or {}).get('data_samples') or []
+    for sample in samples:
+        meta = sample.metainfo
+        events.extend(meta.get(EVENTS_KEY, ()))
+        if meta.get('audio_valid') is False and not meta.get('unreadable'):
+            events.append(
+                media_event('no_audio', meta.get('filename', '?'),
+                            meta.get('audio_issue', 'unusable audio')))
+    return events
+
+
+@HOOKS.register_module()
+class MediaIssuesHook(Hook):
+    """Logs, counts and limits unreadable samples and lost audio.
+
+    For every batch of training, validation and testing it reads the events
+    the data sets put on the samples (see
+    :mod:`mmaction_avslowfast.datasets.unreadable`; they come from any
+    dataloader worker), then:
+
+    - logs one WARNING per file and kind, naming it, the reason and what was
+      done (redrawn, counted as a miss, silence used);
+    - counts them per epoch, summed over all ranks, as the message-hub
+      scalars ``{train,val,test}/data/unreadable`` and ``.../data/no_audio``
+      (shown as ``data/unreadable`` / ``data/no_audio`` in the log lines);
+      in training, samples dropped and redrawn count as drawn samples;
+    - at the end of each epoch logs a summary and writes every file seen so
+      far to ``<work_dir>/unreadable_files.txt`` and
+      ``<work_dir>/no_audio_files.txt`` (``split<TAB>path<TAB>reason``);
+    - stops training with an error when more than ``max_unreadable`` of the
+      samples drawn in an epoch were unreadable, once at least
+      ``min_samples`` were drawn.
+
+    Args:
+        max_unreadable (float): Largest tolerated share of unreadable draws
+            per training epoch. Default: 0.05.
+        min_samples (int): Draws before the limit applies. Default: 100.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, max_unreadable: float = 0.05,
+                 min_samples: int = 100) -> None:
+        if not 0.0 <= max_unreadable <= 1.0:
+            raise ValueError('MediaIssuesHook: max_unreadable must be in '
+                             f'[0, 1], got {max_unreadable}')
+        self.max_unreadable = float(max_unreadable)
+        self.min_samples = int(min_samples)
+        self._warned = set()
+        self._files = {kind: {} for kind in KINDS}  # path -> (split, reason)
+        self._counts = {}
+        self._new = []
+
+    # -- per batch ---------------------------------------------------------
+    def _reset(self, mode: str) -> None:
+        self._counts[mode] = torch.zeros(3, dtype=torch.float64)
+        self._new = []
+
+    def _after_iter(self, runner, mode: str, data_batch) -> torch.Tensor:
+        if mode not in self._counts:
+            self._reset(mode)
+        events = batch_events(data_batch)
+        for event in events:
+            key = (event['kind'], event['path'])
+            if key not in self._warned:
+                self._warned.add(key)
+                self._new.append(dict(event, split=mode))
+                print_log(
+                    f"{_WHAT[event['kind']]}: {event['path']!r} "
+                    f"({event['reason']}); {_ACTION[mode][event['kind']]}",
+                    logger='current', level=logging.WARNING)
+        samples = len((data_batch or {}).get('data_samples') or [])
+        dropped = sum(bool(e.get('dropped')) for e in events)
+        step = torch.tensor([
+            sum(e['kind'] == 'unreadable' for e in events),
+            sum(e['kind'] == 'no_audio' for e in events), samples + dropped
+        ], dtype=torch.float64)
+        all_reduce(step)  # sum over ranks (no-op when not distributed)
+        self._counts[mode] += step
+        unreadable, no_audio, _ = self._counts[mode].tolist()
+        runner.message_hub.update_scalar(f'{mode}/data/unreadable',
+                                         int(unreadable))
+        runner.message_hub.update_scalar(f'{mode}/data/no_audio',
+                                         int(no_audio))
+        return self._counts[mode]
+
+    def before_train_epoch(self, runner) -> None:
+        self._reset('train')
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        unreadable, _, drawn = self._after_iter(runner, 'train',
+                                                data_batch).tolist()
+        if drawn >= self.min_samples and \
+                unreadable > self.max_unreadable * drawn:
+            files = list(self._files['unreadable'])
+            files += [e['path'] for e in self._new
+                      if e['kind'] == 'unreadable']
+            raise RuntimeError(
+                f'{int(unreadable)} of the {int(drawn)} samples drawn in '
+                f'epoch {runner.epoch + 1} were unreadable (limit '
+                f'{self.max_unreadable:.1%} after {self.min_samples} draws, '
+                f'MediaIssuesHook.max_unreadable): the data set is mostly '
+                f'broken. First files: {sorted(set(files))[:10]}. Check it '
+                f'with tools/check_dataset.py and train on the cleaned list.')
+
+    def before_val_epoch(self, runner) -> None:
+        self._reset('val')
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+                       outputs=None) -> None:
+        self._after_iter(runner, 'val', data_batch)
+
+    def before_test_epoch(self, runner) -> None:
+        self._reset('test')
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs=None) -> None:
+        self._after_iter(runner, 'test', data_batch)
+
+    # -- per epoch ---------------------------------------------------------
+    def _summary(self, runner, mode: str) -> None:
+        counts = self._counts.get(mode)
+        if counts is None:  # no iteration ran
+            return
+        gathered = all_gather_object(self._new)  # every rank's new files
+        self._new = []
+        for events in gathered:
+            for event in events:
+                key = (event['kind'], event['path'])
+                if key not in self._warned:  # seen on another rank only
+                    self._warned.add(key)
+                    print_log(
+                        f"{_WHAT[event['kind']]} (another rank): "
+                        f"{event['path']!r} ({event['reason']})",
+                        logger='current', level=logging.WARNING)
+                self._files[event['kind']].setdefault(
+                    event['path'], (event['split'], event['reason']))
+        unreadable, no_audio, seen = (int(v) for v in counts.tolist())
+        what = 'samples drawn' if mode == 'train' else 'samples'
+        if unreadable or no_audio:
+            print_log(
+                f'{mode}: {unreadable} unreadable and {no_audio} without '
+                f'usable audio of {seen} {what} this epoch (all ranks); '
+                f'files in {runner.work_dir}/unreadable_files.txt and '
+                f'no_audio_files.txt',
+                logger='current', level=logging.WARNING)
+        if is_main_process():
+            self._write(runner.work_dir)
+
+    def _write(self, work_dir: str) -> None:
+        for kind in KINDS:
+            path = osp.join(work_dir, f'{kind}_files.txt')
+            if not self._files[kind] and not osp.exists(path):
+                continue
+            with open(path, 'w') as f:
+                for name, (split, reason) in sorted(self._files[kind].items()):
+                    f.write(f'{split}\t{name}\t{reason}\n')
+
+    def after_train_epoch(self, runner) -> None:
+        self._summary(runner, 'train')
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._summary(runner, 'val')
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._summary(runner, 'test')

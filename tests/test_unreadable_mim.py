@@ -1,0 +1,135 @@
+"""``mim train`` / ``mim test`` of the demo config on a list that mixes good
+videos with a truncated, a zero-byte, a non-video and a missing file (and
+one video without audio), with dataloader worker processes."""
+import os
+import os.path as osp
+import pickle
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_demo_train_resume import REPO, find_mim, make_data
+
+from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+                                                       write_av_video)
+
+BAD = ['broken_truncated.mp4', 'broken_zero.mp4', 'broken_text.mp4',
+       'broken_missing.mp4']
+
+
+def write_bad_files(folder, good_file):
+    truncate_file(good_file, str(folder / BAD[0]), 0.3)
+    (folder / BAD[1]).write_bytes(b'')
+    (folder / BAD[2]).write_text('not a video\n' * 20)
+
+
+def mixed_list(src, dst, keep, bad, extra=()):
+    lines = [ln for ln in src.read_text().splitlines() if ln][:keep]
+    lines += list(extra) + [f'{name} {k % 6}' for k, name in enumerate(bad)]
+    dst.write_text('\n'.join(lines) + '\n')
+    return lines
+
+
+@pytest.fixture(scope='module')
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp('mixed_mim')
+    make_data(root)  # 12 train, 6 val demo clips
+    train, val = root / 'videos_train', root / 'videos_val'
+    good = sorted(
+        osp.join(d, f) for d, _, fs in os.walk(train) for f in fs)[0]
+    write_av_video(str(train / 'no_audio.mp4'), duration=2.0, fps=16,
+                   size=(64, 48), with_audio=False)
+    for folder in (train, val):
+        write_bad_files(folder, good)
+    # 17 training samples: 12 good, 1 without audio, 4 unreadable
+    mixed_list(root / 'train_list_videos.txt', root / 'mixed_train.txt', 12,
+               BAD, extra=['no_audio.mp4 0'])
+    # 9 validation/test samples: 6 good, then 3 unreadable
+    mixed_list(root / 'val_list_videos.txt', root / 'mixed_val.txt', 6,
+               BAD[:3])
+    return root
+
+
+def run_mim(verb, root, work_dir, *options, extra=()):
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [REPO, os.environ.get('PYTHONPATH', '')]))
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    split = 'val' if verb == 'train' else 'test'
+    options = [
+        f'{split}_dataloader.dataset.ann_file={root}/mixed_val.txt',
+        f'{split}_dataloader.dataset.data_prefix.video={root}/videos_val',
+        f'{split}_dataloader.num_workers=1', f'{split}_dataloader.batch_size=4',
+        *options
+    ]
+    cmd = [find_mim(), verb, 'mmaction', 'configs/avslowfast_demo.py',
+           '--gpus', '0', '--work-dir', str(work_dir), *extra,
+           '--cfg-options', *options]
+    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=400)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def last_value(log, key, tag=''):
+    lines = '\n'.join(ln for ln in log.splitlines() if tag in ln)
+    values = re.findall(rf'{re.escape(key)}: ([0-9.]+)', lines)
+    assert values, f'{key} not in the log'
+    return float(values[-1])
+
+
+@pytest.mark.skipif(find_mim() is None, reason='openmim is not installed')
+def test_train_and_test_on_a_mixed_list(mixed, tmp_path):
+    work = tmp_path / 'work'
+    rc, log = run_mim(
+        'train', mixed, work,
+        f'train_dataloader.dataset.ann_file={mixed}/mixed_train.txt',
+        f'train_dataloader.dataset.data_prefix.video={mixed}/videos_train',
+        'train_dataloader.num_workers=1', 'train_dataloader.batch_size=4',
+        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1')
+    assert rc == 0, log[-4000:]
+    for name in BAD:  # a WARNING naming each file, redrawn
+        assert re.search(
+            rf"WARNING - unreadable sample: '[^']*videos_train/{name}'.*"
+            r'another sample was drawn', log), name
+    assert re.search(r"WARNING - no usable audio: '[^']*no_audio.mp4'", log)
+    # every index is drawn once per epoch: >= 4 unreadable draws
+    assert last_value(log, 'data/unreadable', 'Epoch(train)') >= 4
+    assert last_value(log, 'data/no_audio', 'Epoch(train)') >= 1
+    listed = (work / 'unreadable_files.txt').read_text()
+    assert all(name in listed for name in BAD)
+    assert 'no_audio.mp4' in (work / 'no_audio_files.txt').read_text()
+    # validation finishes, counting its 3 unreadable files as misses
+    val_line = [ln for ln in log.splitlines() if 'Epoch(val)' in ln and
+                'acc/top1' in ln][-1]
+    assert 'data/unreadable: 3' in val_line
+    checkpoint = str(work / 'epoch_1.pth')
+
+    # mim test stops at the first unreadable file, naming it
+    rc, log = run_mim('test', mixed, tmp_path / 'test_err', extra=[
+        '--checkpoint', checkpoint])
+    assert rc != 0
+    assert re.search(
+        r"sample 6 is unreadable: cannot read '[^']*broken_truncated.mp4'",
+        log), log[-3000:]
+    assert 'on_unreadable=miss' in log
+
+    # ... and with the opt-in policy finishes, denominator = all 9 samples
+    dump = tmp_path / 'test.pkl'
+    rc, log = run_mim(
+        'test', mixed, tmp_path / 'test_miss',
+        'test_dataloader.dataset.on_unreadable=miss',
+        extra=['--checkpoint', checkpoint, '--dump', str(dump)])
+    assert rc == 0, log[-4000:]
+    results = pickle.load(open(dump, 'rb'))
+    assert len(results) == 9
+    names = [osp.basename(r['filename']) for r in results]
+    assert names[6:] == BAD[:3]
+    assert all(r.get('unreadable') for r in results[6:])
+    assert not any(r.get('unreadable') for r in results[:6])
+    correct = sum(
+        int(np.argmax(r['pred_score'].numpy())) == int(r['gt_label'])
+        for r in results[:6])
+    assert last_value(log, 'acc/top1') == pytest.approx(correct / 9, abs=1e-4)
+    assert last_value(log, 'data/unreadable') == 3
