@@ -180,3 +180,38 @@ def test_missing_video_file_is_reported(fixture, tmp_path):
     with pytest.raises(FileNotFoundError, match='vid_ava_a'):
         _dataset(fixture, [], use_frames=False,
                  data_prefix=dict(img=str(tmp_path)))
+
+
+def test_unreadable_rawframes_count_as_missed_keyframes(fixture, tmp_path):
+    """A keyframe whose frame images are missing: a flagged placeholder
+    (its own img_key, zero inputs) in validation, which RobustAVAMetric
+    leaves without detections; an error naming the folder by default."""
+    from mmaction_avslowfast.evaluation import RobustAVAMetric
+    raw_root = _write_rawframes(fixture, str(tmp_path / 'rawframes'))
+    # frames of the second keyframe (904 s) are lost
+    for i in range(100, 140):
+        os.remove(osp.join(raw_root, 'vid_ava_a', f'img_{i:05}.png'))
+    pipeline = _sample() + [dict(type='CheckedRawFrameDecode')] + AUDIO + [
+        dict(type='Resize', scale=(-1, 32)),
+        dict(type='FormatShape', input_format='NCTHW', collapse=True),
+        dict(type='AlignAudioViews'),
+        dict(type='PackAVInputs',
+             meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp'))
+    ]
+    kwargs = dict(filename_tmpl='img_{:05}.png',
+                  data_prefix=dict(img=raw_root, audio=fixture['video_dir']))
+    with pytest.raises(RuntimeError, match='vid_ava_a'):
+        _dataset(fixture, pipeline, **kwargs)[1]
+    ds = _dataset(fixture, pipeline, on_unreadable='miss', **kwargs)
+    good, lost = ds[0], ds[1]
+    assert 'unreadable' not in good['data_samples']
+    sample = lost['data_samples']
+    assert sample.unreadable and sample.img_key == 'vid_ava_a,0904'
+    assert sample.timestamp == 904
+    assert lost['inputs']['imgs'].shape == good['inputs']['imgs'].shape
+    assert not lost['inputs']['imgs'].any()
+    metric = RobustAVAMetric(
+        ann_file=fixture['ann_val'], exclude_file=fixture['exclude_val'],
+        label_file=fixture['label_map'])
+    metric.process([], [dict(sample.to_dict())])
+    assert metric.results == []

@@ -171,6 +171,11 @@ class UnreadableSampleMixin:
                 except UnreadableMediaError:
                     continue
                 if other is not None:
+                    if 'data_samples' not in other or 'inputs' not in other:
+                        raise RuntimeError(
+                            f"{type(self).__name__}: on_unreadable='miss' "
+                            f'needs a pipeline that ends with a packer '
+                            f'(PackAVInputs)')
                     other['inputs'] = _zeros_like(other['inputs'])
                     self._template = other
                     break
