@@ -61,7 +61,8 @@ def run_mim(verb, root, work_dir, *options, extra=()):
     options = [
         f'{split}_dataloader.dataset.ann_file={root}/mixed_val.txt',
         f'{split}_dataloader.dataset.data_prefix.video={root}/videos_val',
-        f'{split}_dataloader.num_workers=1', f'{split}_dataloader.batch_size=4',
+        f'{split}_dataloader.num_workers=1',
+        f'{split}_dataloader.batch_size=4',
         *options
     ]
     cmd = [find_mim(), verb, 'mmaction', 'configs/avslowfast_demo.py',

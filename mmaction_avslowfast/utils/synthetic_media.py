@@ -1,4 +1,5 @@
-"""Synthesize small audio-visual test media with PyAV (H.264 + AAC in mp4).
+"""Synthesize small audio-visual test media with PyAV (H.264 + AAC in mp4,
+or the usual codecs of webm, avi, MPEG-PS and flv).
 
 Used by the unit tests, the benchmarks and the demo-dataset tool, so that
 nothing has to be downloaded. Everything is deterministic.
@@ -24,7 +25,31 @@ import numpy as np
 
 ToneSchedule = Sequence[Tuple[float, Optional[float]]]
 
-_AAC_FRAME_SIZE = 1024
+_AAC_FRAME_SIZE = 1024  # samples per frame handed to the audio encoder
+
+# Muxer name -> default (video, audio) encoders; other muxers (mp4, mov,
+# matroska, mpegts, ...) get H.264 + AAC.
+_DEFAULT_CODECS = {
+    'webm': ('libvpx', 'libopus'),
+    'avi': ('mpeg4', 'libmp3lame'),
+    'mpeg': ('mpeg2video', 'mp2'),  # MPEG program stream (.mpg)
+    'vob': ('mpeg2video', 'mp2'),
+    'svcd': ('mpeg2video', 'mp2'),  # FFmpeg's guess for '.vob'
+    'dvd': ('mpeg2video', 'mp2'),
+    'flv': ('flv', 'libmp3lame'),
+}
+# Encoder -> options: fast, deterministic settings for tiny test videos.
+_VIDEO_OPTIONS = {
+    'libx264': lambda crf: {'crf': str(crf), 'preset': 'ultrafast'},
+    'libvpx': lambda crf: {'deadline': 'realtime', 'cpu-used': '8'},
+    'libvpx-vp9': lambda crf: {'deadline': 'realtime', 'cpu-used': '8'},
+}
+_AUDIO_OPTIONS = {'vorbis': {'strict': 'experimental'}}  # FFmpeg's own
+_LAYOUTS = {1: 'mono', 2: 'stereo', 6: '5.1'}
+# Per-channel tone amplitude (relative): stereo R at 80 %; 5.1 (FL FR FC
+# LFE BL BR) has a silent LFE channel (encoders low-pass it).
+_CHANNEL_GAINS = {1: (1.0, ), 2: (1.0, 0.8), 6: (1.0, 0.8, 0.9, 0.0, 0.6,
+                                                 0.6)}
 
 
 def tone_waveform(duration: float,
@@ -90,12 +115,33 @@ def write_av_video(path: str,
                    crf: int = 28,
                    audio_start: float = 0.0,
                    container_format: Optional[str] = None,
-                   container_options: Optional[Dict[str, str]] = None
-                   ) -> Dict:
-    """Write an mp4 with an H.264 video stream and (optionally) AAC audio.
+                   container_options: Optional[Dict[str, str]] = None,
+                   video_codec: Optional[str] = None,
+                   audio_codec: Optional[str] = None,
+                   audio_bit_rate: Optional[int] = None) -> Dict:
+    """Write a video with a video stream and (optionally) a tone as audio.
+
+    By default an mp4 with H.264 video and AAC audio. The codecs follow the
+    container (``container_format``, else the extension) unless given:
+
+    ======================  ==================  ===========
+    muxer (extension)       video               audio
+    ======================  ==================  ===========
+    mp4, mov, matroska      ``libx264``         ``aac``
+    (mkv), mpegts (ts)
+    webm                    ``libvpx`` (VP8)    ``libopus``
+    avi                     ``mpeg4`` (part 2)  ``libmp3lame``
+    mpeg, vob, svcd, dvd    ``mpeg2video``      ``mp2``
+    (mpg, vob: MPEG-PS)
+    flv                     ``flv`` (FLV1)      ``libmp3lame``
+    ======================  ==================  ===========
+
+    Codec limits apply: Opus takes 8/12/16/24/48 kHz, MP2 16-48 kHz, MP3
+    in FLV 11.025/22.05/44.1 kHz; MP3 and MP2 at most 2 channels.
 
     Args:
-        path (str): Output file (``.mp4``). Parent folders are created.
+        path (str): Output file (e.g. ``.mp4``). Parent folders are
+            created.
         duration (float): Video length in seconds. Default: 4.0.
         fps (int | float | Fraction): Frame rate. Default: 30.
         size (tuple[int, int]): ``(width, height)``; both must be even
@@ -104,36 +150,52 @@ def write_av_video(path: str,
             see :func:`tone_waveform`. Default: a 440 Hz tone throughout.
         sample_rate (int): Audio sample rate in Hz (e.g. 8000, 16000,
             44100, 48000). Default: 16000.
-        channels (int): 1 (mono) or 2 (stereo; both channels carry the
-            same tone, the right one at 80 % amplitude). Default: 1.
+        channels (int): 1 (mono), 2 (stereo; both channels carry the
+            same tone, the right one at 80 % amplitude) or 6 (5.1: FL FR FC
+            LFE BL BR at 100, 80, 90, 0, 60, 60 %; the mono mean is
+            ``0.65`` times the tone). Default: 1.
         with_audio (bool): Add an audio stream at all. Default: True.
         amplitude (float): Tone amplitude. Default: 0.5.
         audio_duration (float, optional): Length of the audio track if it
             should differ from the video (e.g. shorter audio). Default: same
             as ``duration``.
         color_seed (int): Changes the frame colours (tell videos apart).
-        crf (int): x264 constant rate factor. Default: 28.
+        crf (int): x264 constant rate factor (``libx264`` only).
+            Default: 28.
         audio_start (float): Presentation time of the first audio sample
             relative to the first video frame, in seconds (negative: the
             video starts later). ``tone_schedule`` is in audio-track time,
             so a switch at ``s`` is heard at video time
-            ``audio_start + s``. Default: 0.
+            ``audio_start + s``. FFmpeg's AVI muxer drops stream start
+            times, so in AVI a late start is written as leading silence
+            (the audio stream then starts with the video) and an early
+            one is refused. Default: 0.
         container_format (str, optional): FFmpeg muxer, e.g.
             ``'matroska'`` or ``'mpegts'`` (default: from the extension).
         container_options (dict, optional): Muxer options, e.g.
             ``{'movflags': 'frag_keyframe+empty_moov'}`` (fragmented mp4).
+        video_codec (str, optional): FFmpeg video encoder, e.g.
+            ``'libx264'``, ``'mpeg4'``, ``'libvpx-vp9'`` (default: by
+            container, see above).
+        audio_codec (str, optional): FFmpeg audio encoder, e.g. ``'aac'``,
+            ``'libmp3lame'``, ``'libopus'``, ``'vorbis'`` (default: by
+            container). Frames are converted to its sample format and frame
+            size by PyAV.
+        audio_bit_rate (int, optional): Audio bit rate in bit/s (default:
+            the encoder's).
 
     Returns:
         dict: ``path``, ``num_frames``, ``fps`` (float), ``duration``,
         ``sample_rate``, ``channels``, ``with_audio``, ``audio_duration``,
-        ``tone_schedule`` (list), ``audio_start``.
+        ``tone_schedule`` (list), ``audio_start``, ``video_codec``,
+        ``audio_codec``.
     """
     import av
 
     if size[0] % 2 or size[1] % 2:
         raise ValueError(f'size must be even for yuv420p, got {size}')
-    if channels not in (1, 2):
-        raise ValueError(f'channels must be 1 or 2, got {channels}')
+    if channels not in _LAYOUTS:
+        raise ValueError(f'channels must be 1, 2 or 6, got {channels}')
     dirname = osp.dirname(osp.abspath(path))
     os.makedirs(dirname, exist_ok=True)
 
@@ -145,19 +207,37 @@ def write_av_video(path: str,
     video_shift = int(round(max(-audio_start, 0.0) * float(rate)))  # frames
     container = av.open(path, mode='w', format=container_format,
                         options=container_options)
-    vstream = container.add_stream('libx264', rate=rate)
+    lead_in = 0  # samples of silence written before the audio track
+    if container.format.name == 'avi' and with_audio and audio_start:
+        if audio_start < 0:
+            container.close()
+            raise ValueError('AVI cannot start the video after the audio '
+                             f'(audio_start={audio_start})')
+        lead_in, audio_shift = int(round(audio_start * sample_rate)), 0.0
+    default_video, default_audio = _DEFAULT_CODECS.get(
+        container.format.name, ('libx264', 'aac'))
+    video_codec = video_codec or default_video
+    audio_codec = audio_codec or default_audio
+    vstream = container.add_stream(video_codec, rate=rate)
     vstream.width, vstream.height = size
     vstream.pix_fmt = 'yuv420p'
-    vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
+    if video_codec in _VIDEO_OPTIONS:
+        vstream.options = _VIDEO_OPTIONS[video_codec](crf)
 
     audio_chunks = []
     if with_audio:
-        layout = 'mono' if channels == 1 else 'stereo'
-        astream = container.add_stream('aac', rate=sample_rate)
-        astream.layout = layout
-        mono = tone_waveform(audio_duration, sample_rate, tone_schedule,
-                             amplitude)
-        wave = mono[None] if channels == 1 else np.stack([mono, 0.8 * mono])
+        astream = container.add_stream(audio_codec, rate=sample_rate)
+        astream.layout = _LAYOUTS[channels]
+        if audio_codec in _AUDIO_OPTIONS:
+            astream.options = _AUDIO_OPTIONS[audio_codec]
+        if audio_bit_rate:
+            astream.bit_rate = audio_bit_rate
+        mono = np.concatenate([
+            np.zeros(lead_in, np.float32),
+            tone_waveform(audio_duration, sample_rate, tone_schedule,
+                          amplitude)
+        ])
+        wave = np.stack([gain * mono for gain in _CHANNEL_GAINS[channels]])
         for start in range(0, wave.shape[1], _AAC_FRAME_SIZE):
             chunk = np.ascontiguousarray(
                 wave[:, start:start + _AAC_FRAME_SIZE], dtype=np.float32)
@@ -200,7 +280,9 @@ def write_av_video(path: str,
         with_audio=with_audio,
         audio_duration=audio_duration if with_audio else 0.0,
         tone_schedule=[tuple(x) for x in tone_schedule],
-        audio_start=audio_start)
+        audio_start=audio_start,
+        video_codec=video_codec,
+        audio_codec=audio_codec if with_audio else None)
 
 
 def truncate_file(src: str, dst: str, keep_fraction: float = 0.3) -> str:
