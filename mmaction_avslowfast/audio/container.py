@@ -87,7 +87,10 @@ def _probe_streams(path: str) -> Dict:
     ``audio_start`` and ``video_start`` (seconds, 0.0 when unknown) and
     ``decoder_skip``: samples the decoder must drop at the start of a
     Matroska/WebM track (its ``CodecDelay``, e.g. the 1024 AAC priming
-    samples), which FFmpeg applies from packet side data.
+    samples or Opus' pre-skip), which FFmpeg applies from packet side data.
+    Vorbis is the exception: FFmpeg reports a delay for it but its decoder
+    (and decord's output) already starts at the first real sample, so
+    nothing is skipped (measured: skipping made the audio 21 ms early).
     """
     container, _ = open_for_audio(path, fast_probe=False)
     with container:
@@ -101,7 +104,8 @@ def _probe_streams(path: str) -> Dict:
             audio_start=start(astream),
             video_start=start(vstream),
             decoder_skip=(astream.codec_context.delay if astream and
-                          container.format.name.startswith('matroska') else
+                          container.format.name.startswith('matroska')
+                          and astream.codec_context.name != 'vorbis' else
                           0))
 
 

@@ -14,8 +14,9 @@ class AudioSpanReader:
 
     The file is opened (and its headers read) once, in the constructor;
     :meth:`read` seeks to each requested range and decodes only a few
-    codec frames before it (``preroll_frames``: the first frame after a
-    seek lacks its MDCT overlap). Sample ``i`` of the native-rate track is
+    codec frames before it (``preroll``: the first frame after a seek
+    lacks its MDCT overlap, an MP3 frame also the bit reservoir of the
+    previous ones). Sample ``i`` of the native-rate track is
     at ``(i / native_rate)`` s after the audio stream start, i.e. at
     ``offset + i / native_rate`` in video time; a whole-track decode puts
     the same sample at index ``i``.
@@ -27,7 +28,14 @@ class AudioSpanReader:
         AudioDecodeError: the file cannot be opened or has no audio stream.
     """
 
-    preroll_frames = 3
+    preroll_frames = 3  # codec frames decoded before a requested range
+    # An MP3 frame takes part of its data from the previous ones (the bit
+    # reservoir: up to 511 bytes back for MPEG-1, 1152-sample frames, 255
+    # for MPEG-2/2.5, 576-sample ones) and needs the previous frame's
+    # MDCT overlap: ceil(511 / 60) + 1 = 10 frames for the smallest
+    # MPEG-1 frames (32 kbit/s at 48 kHz, stereo: 60 data bytes), 24 + 1
+    # for MPEG-2 at 8 kbit/s mono (11 bytes); measured the same, +1 here.
+    mp3_preroll_frames = {1152: 11, 576: 26}
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -52,10 +60,14 @@ class AudioSpanReader:
         self.native_rate = codec.sample_rate
         self.channels = codec.channels
         self.frame_size = codec.frame_size or 1024
+        self.preroll = (self.mp3_preroll_frames.get(self.frame_size, 26)
+                        if codec.name in ('mp3', 'mp3float') else
+                        self.preroll_frames)
         self.offset = _stream_start(self._stream) - _stream_start(
             next(iter(streams.video), None))
         self._start_pts = self._stream.start_time
         self._fresh = True  # nothing demuxed yet
+        self._clamp_seeks = False  # demuxer refused targets before start
         self._checked = False  # no frame compared with the header yet
         self._pts_per_sample = None
 
@@ -73,11 +85,14 @@ class AudioSpanReader:
     @property
     def seekable(self) -> bool:
         """Whether :meth:`read` and :meth:`num_samples` can be used (the
-        stream start and duration are known)."""
+        stream start and duration are known, and the container is not
+        MPEG-PS: its seeks may land past the target, and its audio parser
+        then emits undecodable or mis-cut packets for several frames)."""
         return (self._start_pts is not None
                 and self._stream.duration is not None
                 and self._stream.time_base is not None
-                and bool(self.native_rate))
+                and bool(self.native_rate)
+                and self._container.format.name != 'mpeg')
 
     def close(self) -> None:
         if self._container is not None:
@@ -102,16 +117,30 @@ class AudioSpanReader:
         """Seek so that decoding starts at or before sample ``index``.
 
         Targets before the first packet rewind to the very first (priming)
-        packet, which reproduces a whole-track decode exactly.
+        packet, which reproduces a whole-track decode exactly. Demuxers
+        that refuse a target before the stream start (AVI, FLV: FFmpeg
+        finds no index entry and fails with EPERM) are asked for the
+        stream's first timestamp instead, from then on; if a seek is still
+        refused, the file is reopened (decoding restarts at the first
+        packet, which :meth:`read` skips forward from).
         """
         if index <= 0:
             target = self._start_pts - 10 * self.native_rate
         else:
             self._sample_index(self._start_pts)  # sets _pts_per_sample
             target = self._start_pts + int(index * self._pts_per_sample)
-        self._container.seek(
-            int(target), stream=self._stream, backward=True)
+        if self._clamp_seeks:
+            target = max(target, self._start_pts)
         self._fresh = False
+        import av
+        try:
+            self._container.seek(
+                int(target), stream=self._stream, backward=True)
+        except av.error.FFmpegError:
+            if target < self._start_pts:  # ask for the stream start
+                self._clamp_seeks = True
+                return self._seek_to_sample(index)
+            self._open(self._fast_probe)  # at the first packet
 
     def _frames(self):
         for packet in self._container.demux(self._stream):
@@ -199,8 +228,7 @@ class AudioSpanReader:
         first = max(first, 0)
         samples, start, expected = _FrameCollector(), None, None
         try:
-            self._seek_to_sample(first - self.preroll_frames *
-                                 self.frame_size)
+            self._seek_to_sample(first - self.preroll * self.frame_size)
             for frame in self._frames():
                 if frame.pts is None:
                     raise SpanDecodeUnsupported('frame without pts')
