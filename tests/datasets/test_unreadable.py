@@ -179,3 +179,15 @@ def test_audio_skip_drop_is_an_event(mixed_dir, tmp_path):
                           and e['path'].endswith('good3.mp4')
                           for e in events)
     assert np.isfinite(data[1]['inputs']['audios'].numpy()).all()
+
+
+def test_filename_in_metainfo_with_the_stock_packer(mixed_dir):
+    """The data set itself adds ``filename`` (for --dump), whatever packs."""
+    init_default_scope('mmaction')
+    steps = pipeline()[:-1] + [
+        dict(type='PackActionInputs', collect_keys=('imgs', 'audios'))
+    ]
+    data = AVVideoDataset(ann_file=str(mixed_dir / 'list.txt'),
+                          pipeline=steps,
+                          data_prefix=dict(video=str(mixed_dir)))
+    assert data[1]['data_samples'].filename == str(mixed_dir / 'good1.mp4')
