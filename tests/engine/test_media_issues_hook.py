@@ -124,3 +124,22 @@ def test_limit_waits_for_min_samples(runner):
 def test_bad_limit_is_rejected():
     with pytest.raises(ValueError, match='max_unreadable'):
         MediaIssuesHook(max_unreadable=1.5)
+
+
+def test_validation_inside_a_training_epoch_keeps_train_files(runner, tmp_path):
+    """Iteration-based loops validate before the training 'epoch' ends."""
+    hook = MediaIssuesHook()
+    hook.before_train_epoch(runner)
+    hook.after_train_iter(runner, 0, batch(
+        sample('a.mp4', events=[unreadable('bad_train.mp4')])))
+    hook.before_val_epoch(runner)
+    hook.after_val_iter(runner, 0, batch(sample(
+        'v.mp4', events=[media_event('unreadable', 'bad_val.mp4', 'empty')],
+        unreadable=True)))
+    hook.after_val_epoch(runner)
+    hook.after_train_iter(runner, 1, batch(sample('b.mp4')))
+    hook.after_train_epoch(runner)
+    listed = (tmp_path / 'unreadable_files.txt').read_text()
+    assert 'train\tbad_train.mp4' in listed and 'val\tbad_val.mp4' in listed
+    assert runner.message_hub.get_scalar(
+        'train/data/unreadable').current() == 1

@@ -80,12 +80,12 @@ class MediaIssuesHook(Hook):
         self._warned = set()
         self._files = {kind: {} for kind in KINDS}  # path -> (split, reason)
         self._counts = {}
-        self._new = []
+        self._new = {}  # mode -> files first seen on this rank, not gathered
 
     # -- per batch ---------------------------------------------------------
     def _reset(self, mode: str) -> None:
         self._counts[mode] = torch.zeros(3, dtype=torch.float64)
-        self._new = []
+        self._new[mode] = []
 
     def _after_iter(self, runner, mode: str, data_batch) -> torch.Tensor:
         if mode not in self._counts:
@@ -95,7 +95,7 @@ class MediaIssuesHook(Hook):
             key = (event['kind'], event['path'])
             if key not in self._warned:
                 self._warned.add(key)
-                self._new.append(dict(event, split=mode))
+                self._new[mode].append(dict(event, split=mode))
                 print_log(
                     f"{_WHAT[event['kind']]}: {event['path']!r} "
                     f"({event['reason']}); {_ACTION[mode][event['kind']]}",
@@ -125,7 +125,7 @@ class MediaIssuesHook(Hook):
         if drawn >= self.min_samples and \
                 unreadable > self.max_unreadable * drawn:
             files = list(self._files['unreadable'])
-            files += [e['path'] for e in self._new
+            files += [e['path'] for e in self._new['train']
                       if e['kind'] == 'unreadable']
             raise RuntimeError(
                 f'{int(unreadable)} of the {int(drawn)} samples drawn in '
@@ -154,8 +154,9 @@ class MediaIssuesHook(Hook):
         counts = self._counts.get(mode)
         if counts is None:  # no iteration ran
             return
-        gathered = all_gather_object(self._new)  # every rank's new files
-        self._new = []
+        # every rank's new files
+        gathered = all_gather_object(self._new.get(mode, []))
+        self._new[mode] = []
         for events in gathered:
             for event in events:
                 key = (event['kind'], event['path'])
