@@ -126,7 +126,8 @@ def test_bad_limit_is_rejected():
         MediaIssuesHook(max_unreadable=1.5)
 
 
-def test_validation_inside_a_training_epoch_keeps_train_files(runner, tmp_path):
+def test_validation_inside_a_training_epoch_keeps_train_files(runner,
+                                                              tmp_path):
     """Iteration-based loops validate before the training 'epoch' ends."""
     hook = MediaIssuesHook()
     hook.before_train_epoch(runner)
