@@ -15,8 +15,8 @@ are thin wrappers over these functions; ``tools/extract_logmel.py`` and the
 tests use them directly, so online and precomputed features are computed and
 sliced by the same code.
 """
-from .alignment import (ClipFrames, clip_frame_positions, clip_frame_spans,
-                        clip_frame_times, clip_time_spans, logmel_clips,
+from .alignment import (ClipFrames, clip_frame_positions, clip_frame_times,
+                        clip_time_spans, logmel_clips,
                         sample_negative_start, span_logmel_clips,
                         span_logmels)
 from .container import (AudioDecodeError, SpanDecodeUnsupported,
@@ -33,7 +33,7 @@ __all__ = [
     'open_for_audio', 'AudioSpanReader', 'decode_audio', 'ResamplerCache',
     'WaveformResampler', 'resample', 'resampled_length', 'LOG_EPS',
     'LOGMEL_MEAN', 'LOGMEL_STD', 'LogMelExtractor', 'normalize_logmel',
-    'silence_value', 'slice_logmel', 'clip_time_spans', 'clip_frame_spans',
+    'silence_value', 'slice_logmel', 'clip_time_spans',
     'ClipFrames', 'clip_frame_times', 'clip_frame_positions',
     'sample_negative_start', 'logmel_clips', 'span_logmel_clips',
     'span_logmels'

@@ -146,41 +146,6 @@ def sample_negative_start(start: float, length: float, total: int, gap: float,
     return right[0] + (u - sizes[0])
 
 
-def clip_frame_spans(spans: np.ndarray,
-                     frame_rate: float,
-                     audio_offset: float = 0.0,
-                     total: int = 0,
-                     with_negative: bool = False,
-                     negative_gap: float = 32,
-                     rng: Optional[np.random.RandomState] = None
-                     ) -> np.ndarray:
-    """Fractional log-mel frame span of every aligned clip and negative.
-
-    Args:
-        spans (np.ndarray): ``[num_clips, 2]`` clip times (s), video time.
-        frame_rate (float): Log-mel frames per second (sr / hop).
-        audio_offset (float): Time (s) of the track's first sample.
-        total (int): Log-mel frames of the whole track (only used to draw
-            the negatives).
-        with_negative (bool): Add a hard negative per clip (channel 1).
-        negative_gap (float): Minimum negative shift, in frames.
-        rng: Random state for the negatives (default ``np.random``).
-
-    Returns:
-        np.ndarray: float64 ``[num_clips, 1 or 2, 2]`` (start, end) frames.
-    """
-    frames = (np.asarray(spans, np.float64) - audio_offset) * frame_rate
-    views = []
-    for start, end in frames:
-        channels = [(start, end)]
-        if with_negative:
-            neg = sample_negative_start(start, end - start, total,
-                                        negative_gap, rng)
-            channels.append((neg, neg + end - start))
-        views.append(channels)
-    return np.asarray(views, np.float64).reshape(len(frames), -1, 2)
-
-
 def clip_frame_positions(clips: Union[ClipFrames, np.ndarray],
                          num_frames: int,
                          frame_rate: float,
@@ -203,7 +168,7 @@ def clip_frame_positions(clips: Union[ClipFrames, np.ndarray],
             the negatives).
         with_negative (bool): Add a hard negative per clip (channel 1): the
             clip's positions shifted by :func:`sample_negative_start` of
-            the range they cover (the draw of :func:`clip_frame_spans`).
+            the range they cover (the draw of :func:`sample_negative_start`).
         negative_gap (float): Minimum negative shift, in frames.
         rng: Random state for the negatives (default ``np.random``).
 

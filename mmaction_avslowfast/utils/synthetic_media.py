@@ -298,6 +298,17 @@ def truncate_file(src: str, dst: str, keep_fraction: float = 0.3) -> str:
     return dst
 
 
+def mel_bin(freq_hz: float, n_mels: int = 80, f_max: float = 8000.0) -> int:
+    """Index of the HTK mel bin whose centre is closest to ``freq_hz``
+    (where a synthesized tone shows in the reference log-mel)."""
+
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    centres = np.linspace(mel(0.0), mel(f_max), n_mels + 2)[1:-1]
+    return int(np.argmin(np.abs(centres - mel(freq_hz))))
+
+
 def dominant_frequency(wave: np.ndarray, sample_rate: int) -> float:
     """Frequency (Hz) of the largest magnitude FFT bin of a mono waveform."""
     wave = np.asarray(wave, dtype=np.float64)

@@ -4,19 +4,22 @@ import json
 import math
 from fractions import Fraction
 
+from typing import Optional
+
 import numpy as np
 import pytest
 from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 
 import mmaction_avslowfast  # noqa: F401  (registers modules, applies compat)
-from mmaction_avslowfast.audio import (LogMelExtractor, clip_frame_spans,
-                                       clip_time_spans, decode_audio,
-                                       logmel_clips, normalize_logmel,
+from mmaction_avslowfast.audio import (LogMelExtractor, clip_time_spans,
+                                       decode_audio, logmel_clips,
+                                       normalize_logmel,
                                        sample_negative_start, slice_logmel)
 from mmaction_avslowfast.audio.alignment import (clip_frame_positions,
                                                  clip_frame_times)
-from mmaction_avslowfast.utils.synthetic_media import write_av_video
+from mmaction_avslowfast.utils.synthetic_media import (mel_bin,
+                                                       write_av_video)
 
 FPS = 30
 RATE = 62.5  # log-mel frames per second
@@ -30,15 +33,6 @@ AFTER_HZ = 250.0
 TONES = PAIR_TONES + [AFTER_HZ]
 SCHEDULE = [(Fraction(2 * k, FPS), hz) for k, hz in enumerate(PAIR_TONES)]
 SCHEDULE.append((Fraction(8, FPS), AFTER_HZ))
-
-
-def mel_bin(freq_hz, n_mels=80, f_max=8000.0):
-    """Index of the HTK mel bin whose centre is closest to ``freq_hz``."""
-    def mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    centres = np.linspace(mel(0.0), mel(f_max), n_mels + 2)[1:-1]
-    return int(np.argmin(np.abs(centres - mel(freq_hz))))
 
 
 def dominant_tone(spec):
@@ -180,6 +174,42 @@ def test_positions_of_irregular_clips(inds):
                                   np.floor(times * RATE + 1e-9))
 
 
+def old_clip_frame_spans(spans: np.ndarray,
+                         frame_rate: float,
+                         audio_offset: float = 0.0,
+                         total: int = 0,
+                         with_negative: bool = False,
+                         negative_gap: float = 32,
+                         rng: Optional[np.random.RandomState] = None
+                         ) -> np.ndarray:
+    """The linear spans (and negatives) of the code before looped clips
+    were handled: the oracle regular clips must still match bit for bit.
+
+    Args:
+        spans (np.ndarray): ``[num_clips, 2]`` clip times (s), video time.
+        frame_rate (float): Log-mel frames per second (sr / hop).
+        audio_offset (float): Time (s) of the track's first sample.
+        total (int): Log-mel frames of the whole track (only used to draw
+            the negatives).
+        with_negative (bool): Add a hard negative per clip (channel 1).
+        negative_gap (float): Minimum negative shift, in frames.
+        rng: Random state for the negatives (default ``np.random``).
+
+    Returns:
+        np.ndarray: float64 ``[num_clips, 1 or 2, 2]`` (start, end) frames.
+    """
+    frames = (np.asarray(spans, np.float64) - audio_offset) * frame_rate
+    views = []
+    for start, end in frames:
+        channels = [(start, end)]
+        if with_negative:
+            neg = sample_negative_start(start, end - start, total,
+                                        negative_gap, rng)
+            channels.append((neg, neg + end - start))
+        views.append(channels)
+    return np.asarray(views, np.float64).reshape(len(frames), -1, 2)
+
+
 def test_regular_clips_are_bit_for_bit_unchanged():
     """Strictly increasing, evenly spaced clips read exactly
     ``floor(linspace(start, end, num_frames))`` of the first/last frame
@@ -201,8 +231,8 @@ def test_regular_clips_are_bit_for_bit_unchanged():
         spans = clip_time_spans(inds, num_clips, fps, start_index,
                                 time_offset)
         draw = np.random.RandomState(trial)
-        old_spans = clip_frame_spans(spans, frame_rate, audio_offset, total,
-                                     True, 32, draw)
+        old_spans = old_clip_frame_spans(spans, frame_rate, audio_offset,
+                                         total, True, 32, draw)
         old_pos = np.stack([[np.linspace(s, e, num_frames) for s, e in view]
                             for view in old_spans])
         old = normalize_logmel(np.stack([

@@ -16,17 +16,9 @@ from mmaction_avslowfast.datasets.transforms import (
     decode_audio, logmel_clips, silence_value)
 from mmaction_avslowfast.audio import (
     LOGMEL_MEAN, LOGMEL_STD, sample_negative_start)
+from mmaction_avslowfast.utils.synthetic_media import mel_bin
 
 SILENCE = silence_value()
-
-
-def mel_bin(freq_hz, n_mels=80, f_max=8000.0):
-    """Index of the HTK mel bin whose centre is closest to ``freq_hz``."""
-    def mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    centres = np.linspace(mel(0.0), mel(f_max), n_mels + 2)[1:-1]
-    return int(np.argmin(np.abs(centres - mel(freq_hz))))
 
 
 def high_tone_frames(spec):
