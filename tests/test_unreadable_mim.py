@@ -128,7 +128,7 @@ def test_train_and_test_on_a_mixed_list(mixed, tmp_path):
     names = [osp.basename(r['filename']) for r in results]
     assert names[6:] == BAD[:3]
     assert all(r.get('unreadable') for r in results[6:])
-    assert not any(r.get('unreadable') for r in results[:6])
+    assert all(r['unreadable'] is False for r in results[:6])
     correct = sum(
         int(np.argmax(r['pred_score'].numpy())) == int(r['gt_label'])
         for r in results[:6])

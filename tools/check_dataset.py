@@ -126,6 +126,7 @@ def dataset_settings(cfg, split: str) -> dict:
         ann_file=osp.join(data_root, dataset['ann_file']),
         video_root=osp.join(data_root, prefix),
         delimiter=dataset.get('delimiter', None),
+        multi_class=bool(dataset.get('multi_class', False)),
         pipeline=dataset.get('pipeline') or [])
 
 
@@ -156,6 +157,23 @@ def read_list(ann_file: str, delimiter=None) -> list:
         fields = line.strip().split(delimiter) if line.strip() else []
         entries.append((fields[0] if fields else None, line))
     return entries
+
+
+def unparsable_lines(entries, delimiter, multi_class: bool) -> dict:
+    """``{line number: line}`` of the text-list lines MMAction2's
+    ``VideoDataset`` cannot read: it splits on ``delimiter`` (default one
+    space) and expects ``path`` or ``path label`` (more labels only with
+    ``multi_class``), so e.g. a path with a space breaks the whole list."""
+    bad = {}
+    for number, (rel, item) in enumerate(entries, 1):
+        if rel is None or not isinstance(item, str):
+            continue
+        fields = item.strip().split(delimiter or ' ')
+        labels = fields[1:]
+        if (len(labels) > 1 and not multi_class) or not all(
+                label.lstrip('-').isdigit() for label in labels):
+            bad[number] = item.rstrip('\n')
+    return bad
 
 
 def run_checks(files, options, workers: int) -> list:
@@ -251,6 +269,8 @@ def write_reports(out_dir, split, records, summary, meta) -> tuple:
 def write_clean_list(out_dir, ann_file, entries, bad_paths) -> str:
     """The list without the entries of ``bad_paths`` (same format)."""
     name, ext = osp.splitext(osp.basename(ann_file))
+    if name.endswith('.clean'):  # re-checking a cleaned list
+        name = name[:-len('.clean')]
     path = osp.join(out_dir, f'{name}.clean{ext}')
     kept = [item for rel, item in entries if rel not in bad_paths]
     with open(path, 'w') as f:
@@ -277,6 +297,9 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     span = clip_span(ds['pipeline'])
+    broken = unparsable_lines(entries, ds['delimiter'], ds['multi_class'])
+    entries = [(None if number in broken else rel, item)
+               for number, (rel, item) in enumerate(entries, 1)]
     rels = list(OrderedDict.fromkeys(rel for rel, _ in entries if rel))
     files = [osp.join(ds['video_root'], rel) for rel in rels]
     clip_text = (f'one clip = {span[0]} x {span[1]} = {span[0] * span[1]} '
@@ -301,8 +324,15 @@ def main(argv=None) -> int:
     flagged = [rec for rec in records if rec['flags']]
     print(f'\nFlagged files ({len(flagged)} of {len(records)}):' +
           ('' if flagged else ' none'))
+    for number, line in broken.items():
+        print(f'  [BAD ] line {number} of the list: {line!r}: VideoDataset '
+              f'cannot parse it (expects "path label" separated by '
+              f'{ds["delimiter"] or " "!r}; a path with that character '
+              f'needs another delimiter)')
     for rec in flagged:
-        mark = 'BAD ' if rec['bad'] else 'warn'
+        mark = 'BAD ' if rec['bad'] else (
+            'warn' if any(kinds[flag] != 'info' for flag in rec['flags'])
+            else 'info')
         reasons = '; '.join(f'{flag}: {text}'
                             for flag, text in rec['reasons'].items())
         print(f'  [{mark}] {rec["path"]}  {reasons}')
@@ -319,11 +349,14 @@ def main(argv=None) -> int:
     csv_path, json_path = write_reports(args.out, args.split, records,
                                         summary, meta)
     bad = {rec['path'] for rec in records if rec['bad']}
-    clean = write_clean_list(args.out, ds['ann_file'], entries, bad)
+    clean = write_clean_list(args.out, ds['ann_file'], entries, bad | {None})
     print(f'\nReports: {csv_path}, {json_path}')
-    print(f'Cleaned list ({len(bad)} bad file(s) left out): {clean}\n'
+    print(f'Cleaned list ({len(bad)} bad file(s) and {len(broken)} '
+          f'unparsable line(s) left out): {clean}\n'
           f'Train/test on it with:\n  --cfg-options '
-          f'{args.split}_dataloader.dataset.ann_file={clean}')
+          f'{args.split}_dataloader.dataset.ann_file={osp.abspath(clean)} '
+          f'{args.split}_dataloader.dataset.data_prefix.video='
+          f'{osp.abspath(ds["video_root"] or ".")}')
     print(f'{len(bad)} bad and {len(flagged) - len(bad)} otherwise flagged '
           f'file(s) of {len(records)} ({time.time() - start:.1f} s)')
     return 0

@@ -153,6 +153,8 @@ class UnreadableSampleMixin:
         meta = {}
         if 'filename' in data_info and 'filename' not in sample:
             meta['filename'] = data_info['filename']
+        if 'unreadable' not in sample:  # explicit in every --dump entry
+            meta['unreadable'] = False
         if self._pending_events:
             meta[EVENTS_KEY] = list(sample.metainfo.get(EVENTS_KEY, ())) + \
                 self._pending_events

@@ -392,8 +392,11 @@ def _audio_flags(rec, flag, audio, silence_threshold,
              f'{silence_threshold:g}')
     offset = audio['audio_offset']
     if offset is not None and abs(offset) > offset_tolerance:
-        flag('audio_offset', f'audio starts {offset:+.3f} s after the video '
-             f'(tolerance {offset_tolerance:g} s)')
+        flag('audio_offset',
+             f'audio track starts {abs(offset):.3f} s '
+             f'{"after" if offset > 0 else "before"} the video (first '
+             f'decoded sample, encoder priming included; tolerance '
+             f'{offset_tolerance:g} s)')
     video_s, audio_s = rec['duration'], audio['audio_duration']
     if video_s and audio_s is not None and \
             audio_s < video_s - max(0.5, 0.1 * video_s):

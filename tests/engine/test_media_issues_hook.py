@@ -65,7 +65,7 @@ def test_counts_warnings_and_files(runner, warnings_log, tmp_path):
     assert len(warnings_log) == 2
     assert "'bad.mp4' (file not found); another sample was drawn" in \
         warnings_log[0]
-    assert "'c.mp4' (no audio stream)" in warnings_log[1]
+    assert "'c.mp4' (no audio stream); silence was used" in warnings_log[1]
     hook.after_train_epoch(runner)
     assert 'of 6 samples drawn' in warnings_log[-1]  # 4 packed + 2 redrawn
     listed = (tmp_path / 'unreadable_files.txt').read_text().splitlines()
@@ -93,7 +93,7 @@ def test_validation_counts_placeholders(runner, warnings_log):
 
 
 @pytest.mark.parametrize('bad,stops', [(5, False), (6, True)])
-def test_limit_stops_a_mostly_broken_run(runner, bad, stops):
+def test_limit_stops_a_mostly_broken_run(runner, bad, stops, tmp_path):
     hook = MediaIssuesHook(max_unreadable=0.05, min_samples=100)
     hook.before_train_epoch(runner)
     # 100 draws: (100 - bad) packed samples, bad of them carrying an event
@@ -107,6 +107,10 @@ def test_limit_stops_a_mostly_broken_run(runner, bad, stops):
         hook.after_train_iter(runner, 0, batch(*good, *carriers))
     assert 'bad0.mp4' in str(info.value)
     assert 'check_dataset' in str(info.value)
+    assert 'max_unreadable=' in str(info.value)
+    # the files are listed in the work dir before the run stops
+    listed = (tmp_path / 'unreadable_files.txt').read_text()
+    assert all(f'bad{i}.mp4' in listed for i in range(bad))
 
 
 def test_limit_waits_for_min_samples(runner):
@@ -144,3 +148,14 @@ def test_validation_inside_a_training_epoch_keeps_train_files(runner,
     assert 'train\tbad_train.mp4' in listed and 'val\tbad_val.mp4' in listed
     assert runner.message_hub.get_scalar(
         'train/data/unreadable').current() == 1
+
+
+def test_audio_skip_is_worded_as_a_skip(runner, warnings_log):
+    hook = MediaIssuesHook()
+    hook.before_train_epoch(runner)
+    skipped = media_event('no_audio', 'n.mp4', 'no audio stream',
+                          dropped=True)
+    hook.after_train_iter(runner, 0, batch(sample('a.mp4',
+                                                  events=[skipped])))
+    assert warnings_log == ["no usable audio: 'n.mp4' (no audio stream); "
+                            'the sample was skipped and another drawn']

@@ -34,6 +34,7 @@ CONFIG = """custom_imports = dict(
     imports=['mmaction_avslowfast'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(
     type='VideoDataset', ann_file={ann!r}, data_prefix=dict(video={root!r}),
+    multi_class={multi_class}, num_classes=10,
     pipeline=[dict(type='DecordInit'),
               dict(type='SampleFrames', clip_len=8, frame_interval=2,
                    num_clips=1)]))
@@ -68,7 +69,8 @@ def defects(tmp_path_factory):
     ann = out / 'my_list.txt'
     ann.write_text(''.join(lines))
     config = out / 'cfg.py'
-    config.write_text(CONFIG.format(ann=str(ann), root=str(out / 'videos')))
+    config.write_text(CONFIG.format(ann=str(ann), root=str(out / 'videos'),
+                                    multi_class=True))
     return dict(out=out, ann=ann, lines=lines, config=str(config))
 
 
@@ -156,12 +158,14 @@ def test_summary_csv_and_clean_list(report, defects):
         line = [x for x in flagged.splitlines() if f' {path}  ' in x]
         assert len(line) == bool(flags)
         if flags:
+            info = flags[0] in ('audio_offset', 'audio_shorter')
             assert line[0].startswith('  [BAD ]' if path in BAD else
-                                      '  [warn]')
+                                      '  [info]' if info else '  [warn]')
             assert f'{flags[0]}: ' in line[0]
     assert '| undecodable_frames                |     bad |      2 |' in out
     assert ('--cfg-options train_dataloader.dataset.ann_file='
-            f'{report["dir"] / "my_list.clean.txt"}') in out
+            f'{report["dir"] / "my_list.clean.txt"} '
+            'train_dataloader.dataset.data_prefix.video=') in out
     assert '6 bad and 5 otherwise flagged file(s) of 15' in out
 
 
@@ -189,7 +193,8 @@ def test_workers_and_cfg_options_give_the_same_report(
         defects['config'], '--split', 'val', '--out', str(out2),
         '--workers', '2', '--cfg-options',
         f'val_dataloader.dataset.ann_file={defects["ann"]}',
-        f'val_dataloader.dataset.data_prefix.video={defects["out"]}/videos'
+        f'val_dataloader.dataset.data_prefix.video={defects["out"]}/videos',
+        'val_dataloader.dataset.multi_class=True'
     ], capfd)
     with open(out2 / 'check_val.json') as f:
         assert _without_timing(json.load(f)) == _without_timing(
@@ -223,7 +228,8 @@ def test_demo_config_split_and_bad_list(tool, defects, tmp_path, capfd):
     stdout, _ = run(tool, [
         demo, '--split', 'val', '--out', str(tmp_path), '--cfg-options',
         f'val_dataloader.dataset.ann_file={defects["ann"]}',
-        f'val_dataloader.dataset.data_prefix.video={defects["out"]}/videos'
+        f'val_dataloader.dataset.data_prefix.video={defects["out"]}/videos',
+        'val_dataloader.dataset.multi_class=True'
     ], capfd)
     with open(tmp_path / 'check_val.json') as f:
         records = {r['path']: r for r in json.load(f)['files']}
@@ -237,3 +243,21 @@ def test_demo_config_split_and_bad_list(tool, defects, tmp_path, capfd):
     assert tool.main([demo, '--out', str(tmp_path), '--cfg-options',
                       'train_dataloader.dataset.ann_file=/no/such.txt']) == 1
     assert 'cannot read the train list' in capfd.readouterr().err
+
+
+def test_lines_video_dataset_cannot_parse(tool, defects, tmp_path, capfd):
+    """A path with a space, or several labels without multi_class, make
+    VideoDataset fail on the whole list: reported by line, left out."""
+    ann = tmp_path / 'spaces.txt'
+    ann.write_text('good_0.mp4 0\nsub dir/x.mp4 1\ngood_1.mp4 1 4\n'
+                   'no_audio.mp4\n')
+    config = tmp_path / 'cfg.py'
+    config.write_text(CONFIG.format(ann=str(ann), multi_class=False,
+                                    root=str(defects['out'] / 'videos')))
+    out, _ = run(tool, [str(config), '--out', str(tmp_path), '--workers',
+                        '1'], capfd)
+    assert "line 2 of the list: 'sub dir/x.mp4 1'" in out
+    assert "line 3 of the list: 'good_1.mp4 1 4'" in out
+    assert 'cannot parse' in out
+    clean = (tmp_path / 'spaces.clean.txt').read_text()
+    assert clean == 'good_0.mp4 0\nno_audio.mp4\n'

@@ -16,7 +16,7 @@ KINDS = ('unreadable', 'no_audio')
 _WHAT = dict(unreadable='unreadable sample', no_audio='no usable audio')
 _ACTION = dict(
     train=dict(unreadable='another sample was drawn',
-               no_audio='silence was used or the sample was skipped'),
+               no_audio='silence was used'),
     val=dict(unreadable='counted as a miss', no_audio='silence was used'))
 _ACTION['test'] = _ACTION['val']
 
@@ -96,9 +96,12 @@ class MediaIssuesHook(Hook):
             if key not in self._warned:
                 self._warned.add(key)
                 self._new[mode].append(dict(event, split=mode))
+                action = ('the sample was skipped and another drawn'
+                          if event.get('dropped') and event['kind'] ==
+                          'no_audio' else _ACTION[mode][event['kind']])
                 print_log(
                     f"{_WHAT[event['kind']]}: {event['path']!r} "
-                    f"({event['reason']}); {_ACTION[mode][event['kind']]}",
+                    f"({event['reason']}); {action}",
                     logger='current', level=logging.WARNING)
         samples = len((data_batch or {}).get('data_samples') or [])
         dropped = sum(bool(e.get('dropped')) for e in events)
@@ -124,16 +127,19 @@ class MediaIssuesHook(Hook):
                                                 data_batch).tolist()
         if drawn >= self.min_samples and \
                 unreadable > self.max_unreadable * drawn:
-            files = list(self._files['unreadable'])
-            files += [e['path'] for e in self._new['train']
-                      if e['kind'] == 'unreadable']
+            # (every rank reaches this at the same iteration: counts are
+            # summed over ranks, so the collective in _summary is safe)
+            self._summary(runner, 'train')
+            files = sorted(self._files['unreadable'])
             raise RuntimeError(
                 f'{int(unreadable)} of the {int(drawn)} samples drawn in '
                 f'epoch {runner.epoch + 1} were unreadable (limit '
-                f'{self.max_unreadable:.1%} after {self.min_samples} draws, '
-                f'MediaIssuesHook.max_unreadable): the data set is mostly '
-                f'broken. First files: {sorted(set(files))[:10]}. Check it '
-                f'with tools/check_dataset.py and train on the cleaned list.')
+                f'{self.max_unreadable:.1%} after {self.min_samples} draws): '
+                f'the data set is mostly broken. First files: {files[:10]} '
+                f'(all in {osp.join(runner.work_dir, "unreadable_files.txt")}'
+                f'). Check it with tools/check_dataset.py and train on the '
+                f'cleaned list, or raise the limit with --cfg-options '
+                f'custom_hooks.<index of MediaIssuesHook>.max_unreadable=...')
 
     def before_val_epoch(self, runner) -> None:
         self._reset('val')
@@ -171,11 +177,13 @@ class MediaIssuesHook(Hook):
         unreadable, no_audio, seen = (int(v) for v in counts.tolist())
         what = 'samples drawn' if mode == 'train' else 'samples'
         if unreadable or no_audio:
+            lists = ' and '.join(
+                osp.join(runner.work_dir, f'{kind}_files.txt')
+                for kind in KINDS if self._files[kind])
             print_log(
                 f'{mode}: {unreadable} unreadable and {no_audio} without '
                 f'usable audio of {seen} {what} this epoch (all ranks); '
-                f'files in {runner.work_dir}/unreadable_files.txt and '
-                f'no_audio_files.txt',
+                f'files listed in {lists}',
                 logger='current', level=logging.WARNING)
         if is_main_process():
             self._write(runner.work_dir)
