@@ -1,0 +1,2 @@
+"""Visualization helpers of the AVSlowFast plugin (pictures of data and
+results; nothing here is registered)."""
