@@ -39,6 +39,8 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmaction_avslowfast', 'mmaction_avslowfast.*']),
+    # label maps shipped with the package (apis.BUILTIN_LABEL_MAPS)
+    package_data={'mmaction_avslowfast': ['data/*.txt']},
     python_requires='>=3.8',
     install_requires=runtime_requirements(),
     extras_require={'tests': read_requirements('tests.txt')},

@@ -2,8 +2,10 @@
 # The README's main command: set up .venv (idempotent), synthesize the built-in audiovisual demo
 # data set (data/avdemo), train AVSlowFast on it with `mim train ... --gpus 0` (CPU), test the
 # checkpoint that was best on the val split with `mim test` on the held-out test split, do the same
-# for the visual-only ablation (audio input zeroed: model.blank_modalities=audios), and print
-# top-1 per class and overall for both.
+# for the visual-only ablation (audio input zeroed: model.blank_modalities=audios), print
+# top-1 per class and overall for both, and finally use the audiovisual model on one test video
+# with tools/demo.py (top-5 classes audiovisual / audio silenced / frames blanked, and the
+# picture docs/demo_prediction.png).
 # Set SKIP_VISUAL_ONLY=1 to train only the audiovisual model.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,4 +45,11 @@ fi
 
 echo "[quickstart] top-1 on the demo test split (checkpoint picked on the val split)"
 python tools/demo_report.py "${dumps[@]}" --names "${names[@]}" --data "$DATA"
+
+best=$(ls -t work_dirs/avslowfast_demo/best_*.pth | head -n 1)
+video="$DATA/videos_test/left_low/left_low_0000.mp4"
+echo "[quickstart] python tools/demo.py $video $CONFIG $best" \
+     "--label-map $DATA/label_map.txt --out docs/demo_prediction.png"
+python tools/demo.py "$video" "$CONFIG" "$best" --label-map "$DATA/label_map.txt" \
+    --out docs/demo_prediction.png
 echo "[quickstart] done in $(( $(date +%s) - start )) s"
