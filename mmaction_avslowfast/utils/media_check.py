@@ -270,16 +270,10 @@ def _decode_peak(path: str, limit: Optional[int]) -> tuple:
 
 
 def _frame_mono(frame) -> np.ndarray:
-    """Channel mean of a decoded PyAV audio frame, float in [-1, 1]."""
-    arr = frame.to_ndarray()
-    channels = frame.layout.nb_channels
-    if not frame.format.is_planar:
-        arr = arr.reshape(-1, channels).T
-    if arr.dtype == np.uint8:
-        arr = (arr.astype(np.float32) - 128.0) / 128.0
-    elif arr.dtype.kind == 'i':
-        arr = arr.astype(np.float32) / np.iinfo(arr.dtype).max
-    return arr.reshape(channels, -1).mean(axis=0)
+    """Channel mean of a decoded PyAV audio frame, float32 in [-1, 1]
+    (the same conversion as the training reader)."""
+    from mmaction_avslowfast.audio.span_reader import _frame_channels, _mono
+    return _mono([_frame_channels(frame)])
 
 
 def new_record(path: str) -> Dict:
