@@ -414,3 +414,65 @@ def test_small_variant_is_small():
     assert sum(p.numel() for p in model.parameters()) < 3e6
     assert model.out_channels == (128, 16, 64)
     assert model.audio_path.base_channels == 8
+
+
+def _bn_stats(model):
+    return {n: b.clone() for n, b in model.named_buffers()
+            if 'running' in n}
+
+
+def test_frozen_backbone_does_not_change_in_training():
+    """``frozen``: all three pathways, the laterals and the AVS heads keep
+    their weights and BN statistics through a training step; the output is
+    the eval-mode output (no DropPathway, no AVS)."""
+    model = build(small(frozen=True, drop_pathway=1.0))
+    randomise_norms(model)
+    model.train()
+    assert not model.training
+    assert not any(m.training for m in model.modules())
+    assert not any(p.requires_grad for p in model.parameters())
+    for name in ('slow_path', 'fast_path', 'audio_path', 'audio_laterals',
+                 'avs_heads', 'avs_fast_lateral_res5'):
+        assert sum(p.numel() for p in getattr(model, name).parameters()) > 0
+    params = {n: p.clone() for n, p in model.named_parameters()}
+    stats = _bn_stats(model)
+    imgs, audios = inputs(2, 16, 32, channels=2)
+    out = model(imgs, audios)
+    assert model.aux_losses() == {} and not model.last_drop
+    # a head on top trains; the backbone gets no gradient
+    head = nn.Linear(model.feat_dim, 3)
+    feats = torch.cat([o.flatten(2).mean(2) for o in out], dim=1)
+    head(feats).sum().backward()
+    assert head.weight.grad is not None
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(p, params[n]) for n, p in model.named_parameters())
+    assert all(torch.equal(b, stats[n]) for n, b in model.named_buffers()
+               if n in stats)
+    with torch.no_grad():
+        ref = model.eval()(imgs, audios)
+    assert all(torch.equal(a, b) for a, b in zip(out, ref))
+
+
+def test_norm_eval_keeps_bn_statistics_but_trains_weights():
+    model = build(small(norm_eval=True, drop_pathway=0.0))
+    randomise_norms(model)
+    model.train()
+    assert model.training
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert bns and not any(m.training for m in bns)
+    assert all(p.requires_grad for p in model.parameters())
+    stats = _bn_stats(model)
+    out = model(*inputs(2, 16, 32, channels=2))
+    (sum(o.sum() for o in out) + sum(model.aux_losses().values())).backward()
+    assert all(torch.equal(b, stats[n]) for n, b in model.named_buffers()
+               if n in stats)
+    grads = [p.grad for p in model.audio_path.parameters()]
+    assert all(g is not None for g in grads)
+    # switching back and forth keeps the rule
+    model.eval()
+    model.train()
+    assert not any(m.training for m in bns)
+    plain = build(small())
+    plain.train()
+    assert all(m.training for m in plain.modules()
+               if isinstance(m, _BatchNorm))

@@ -105,6 +105,15 @@ class AVSlowFast(BaseModule):
             ``mix_neg_epoch``. Defaults to 0.75.
         mix_neg_epoch (int): Epoch from which hard negatives are mixed in.
             Defaults to 96.
+        frozen (bool): Freeze the whole backbone: every parameter (Slow,
+            Fast and Audio pathways, F->S and A->FS laterals, AVS heads) gets
+            ``requires_grad=False`` and the backbone stays in eval mode (BN
+            statistics fixed, no DropPathway, no AVS) even when the model is
+            trained, e.g. for a linear probe. Defaults to False.
+        norm_eval (bool): Keep every BN layer of the backbone in eval mode in
+            training (running statistics used and not updated; the affine
+            parameters still train unless ``frozen``), as fine-tuning with
+            frozen BN. Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=...,
             prefix=...)`` is treated like ``pretrained``.
 
@@ -160,6 +169,8 @@ class AVSlowFast(BaseModule):
                  avs_loss_weight: float = 1.0,
                  easy_neg_ratio: float = 0.75,
                  mix_neg_epoch: int = 96,
+                 frozen: bool = False,
+                 norm_eval: bool = False,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(fs_fusion) != 4 or len(afs_fusion) != 4:
@@ -269,6 +280,12 @@ class AVSlowFast(BaseModule):
 
         self.out_channels = (slow_ch[4], fast_ch[4], self.audio_path.feat_dim)
         self.feat_dim = sum(self.out_channels)
+        self.frozen = bool(frozen)
+        self.norm_eval = bool(norm_eval)
+        if self.frozen:
+            for param in self.parameters():
+                param.requires_grad = False
+        self.train(self.training)
 
     # ------------------------------------------------------------------ build
     @staticmethod
@@ -444,6 +461,16 @@ class AVSlowFast(BaseModule):
             mismatched=sorted(mismatched))
         self.pretrained_report = report
         return report
+
+    def train(self, mode: bool = True) -> 'AVSlowFast':
+        """Set train/eval mode, honouring ``frozen`` (whole backbone in eval
+        mode) and ``norm_eval`` (BN layers in eval mode)."""
+        super().train(mode and not self.frozen)
+        if mode and self.norm_eval and not self.frozen:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
 
     # ------------------------------------------------------------ hook API
     def set_epoch(self, epoch: int) -> None:
