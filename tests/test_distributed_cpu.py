@@ -143,6 +143,10 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
     listed = (work_dir / 'unreadable_files.txt').read_text()
     assert 'zero.mp4' in listed and 'missing.mp4' in listed
     assert ranks[0]['drops'] == ranks[1]['drops']
+    # Both outcomes occurred: in the fused iterations the gated res4/res5
+    # AVS branches are skipped (skip_gated_avs) and DDP with
+    # find_unused_parameters=False still finds a gradient for every weight.
+    assert set(ranks[0]['drops']) == {True, False}
     weights0, weights1 = ranks[0]['state_dict'], ranks[1]['state_dict']
     assert weights0.keys() == weights1.keys()
     for key in weights0:

@@ -68,6 +68,11 @@ class AudioToSlowFastLateral(BaseModule):
         return self.convs(x.mean(dim=-1))
 
 
+def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if it is a half-precision tensor, else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 class AVSyncHead(BaseModule):
     """Audio-visual synchronisation (AVS) loss of one stage.
 
@@ -110,7 +115,11 @@ class AVSyncHead(BaseModule):
         v = self.visual_fc(visual.mean(dim=(2, 3, 4)))
         p = self.audio_fc(pos.mean(dim=2))
         n = self.audio_fc(neg.mean(dim=2))
-        return tuple(0.5 * F.normalize(c, p=2, dim=1) for c in (v, p, n))
+        # Under fp16/bf16 autocast the projections are half precision: the
+        # norms, the normalisation's eps (1e-12 is 0 in fp16) and the
+        # distances are computed in float32 (float64 stays float64).
+        return tuple(0.5 * F.normalize(_at_least_fp32(c), p=2, dim=1)
+                     for c in (v, p, n))
 
     def forward(self, visual: torch.Tensor, pos: torch.Tensor,
                 neg: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

@@ -114,6 +114,18 @@ class AVSlowFast(BaseModule):
             training (running statistics used and not updated; the affine
             parameters still train unless ``frozen``), as fine-tuning with
             frozen BN. Defaults to False.
+        share_eval_audio (bool): In eval mode, run the audio pathway and the
+            A->FS convs once per distinct audio view (the spatial crops of a
+            multi-view test share their clip's audio); outputs are equal
+            within float tolerance. Defaults to True.
+        skip_gated_avs (bool): In training, do not compute the AVS branches
+            whose loss the gating multiplies by 0 in this iteration (the res5
+            F->S/A->FS convs and the heads after the earliest fused
+            junction); their parameters get the same zero gradient through
+            a zero-valued stand-in loss, so DDP needs no
+            ``find_unused_parameters``. Losses and gradients are unchanged
+            (only the running statistics of the res5 AVS-only BN layers,
+            which nothing reads, skip those iterations). Defaults to True.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=...,
             prefix=...)`` is treated like ``pretrained``.
 
@@ -171,6 +183,8 @@ class AVSlowFast(BaseModule):
                  mix_neg_epoch: int = 96,
                  frozen: bool = False,
                  norm_eval: bool = False,
+                 share_eval_audio: bool = True,
+                 skip_gated_avs: bool = True,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(fs_fusion) != 4 or len(afs_fusion) != 4:
@@ -282,6 +296,8 @@ class AVSlowFast(BaseModule):
         self.feat_dim = sum(self.out_channels)
         self.frozen = bool(frozen)
         self.norm_eval = bool(norm_eval)
+        self.share_eval_audio = bool(share_eval_audio)
+        self.skip_gated_avs = bool(skip_gated_avs)
         if self.frozen:
             for param in self.parameters():
                 param.requires_grad = False
@@ -530,7 +546,11 @@ class AVSlowFast(BaseModule):
         return dropped
 
     def _audio_lateral(self, junction: int, audio: torch.Tensor,
-                       slow_t: int, batch: int):
+                       slow_t: int, batch: int,
+                       views: Optional[torch.Tensor] = None):
+        """A->FS lateral of one junction; ``views`` maps each of the
+        ``batch`` visual samples to its row of ``audio`` when identical
+        audio views were computed once (eval, :meth:`_unique_audio`)."""
         out = self.audio_laterals[JUNCTIONS[junction]](audio)
         if out.shape[2] != slow_t:
             raise ValueError(
@@ -538,7 +558,46 @@ class AVSlowFast(BaseModule):
                 f'{out.shape[2]} frames but Slow has {slow_t}: the input '
                 f'does not match clip_len={self.clip_len} / '
                 f'audio_frames={self.audio_frames} set at build time.')
+        if views is not None:
+            return out[views], None
         return out[:batch], (out[batch:] if out.shape[0] > batch else None)
+
+    def _unique_audio(self, audio: torch.Tensor):
+        """Identical audio views, computed once (eval only).
+
+        At multi-view testing every spatial crop of a temporal clip carries
+        the same audio clip (``AlignAudioViews`` tiles it), so the audio
+        pathway and the A->FS convs would run once per view. In eval mode
+        (BN uses running statistics, every sample is independent) each
+        distinct spectrogram is processed once and its features are gathered
+        back per view; no crop count or view layout is assumed.
+
+        Args:
+            audio (torch.Tensor): ``[B, 1, T, F]``.
+
+        Returns:
+            tuple: ``(unique [U, 1, T, F], views [B] | None)`` with
+            ``audio == unique[views]``; ``views`` is None when all ``B`` are
+            distinct (or sharing is off / in training).
+        """
+        if self.training or not self.share_eval_audio or audio.shape[0] < 2:
+            return audio, None
+        unique, views = torch.unique(
+            audio.flatten(1), dim=0, return_inverse=True)
+        if unique.shape[0] == audio.shape[0]:
+            return audio, None
+        return unique.view(-1, *audio.shape[1:]), views
+
+    def _zero_touch(self, modules: Sequence[nn.Module]) -> torch.Tensor:
+        """0 connected to every parameter of ``modules``: stands in for the
+        loss of a skipped, gated-off AVS branch so that those parameters
+        still get a (zero) gradient, as DDP with
+        ``find_unused_parameters=False`` requires."""
+        params = [p for m in modules for p in m.parameters()
+                  if p.requires_grad]
+        if not params:
+            return torch.zeros(())
+        return sum(p.view(-1)[0] for p in params) * 0.0
 
     def forward(self, imgs: torch.Tensor,
                 audios: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -561,9 +620,15 @@ class AVSlowFast(BaseModule):
         dropped = self._draw_drop() if self.training else False
         afs_now = [f and not dropped for f in self.afs_fusion]
         earliest = next((j for j in range(4) if afs_now[j]), 4)
+        # AVS stages after the earliest fused junction have gate 0: their
+        # loss is not computed (equal loss and gradients, see _zero_touch).
+        live = [with_avs and self.avs_stages[j] and
+                (j <= earliest or not self.skip_gated_avs) for j in range(5)]
 
-        audio_in = aligned if negative is None else torch.cat(
-            [aligned, negative], dim=0)
+        if negative is None:
+            audio_in, views = self._unique_audio(aligned)
+        else:
+            audio_in, views = torch.cat([aligned, negative], dim=0), None
         audio_feats = self.audio_path(audio_in)
 
         x_slow = F.interpolate(
@@ -591,8 +656,10 @@ class AVSlowFast(BaseModule):
             use_avs = with_avs and self.avs_stages[j]
             if not (self.afs_fusion[j] or use_avs):
                 continue
+            # Gated or not, the negative runs through a fused junction's
+            # lateral: it shares the lateral's BN batch with the aligned audio.
             pos, neg = self._audio_lateral(j, audio_feats[j], x_slow.shape[2],
-                                           batch)
+                                           batch, views)
             if use_avs:
                 avs_inputs[j] = (x_slow, pos, neg)
             if self.afs_fusion[j]:
@@ -603,7 +670,7 @@ class AVSlowFast(BaseModule):
         x_slow = getattr(self.slow_path, last)(x_slow)
         x_fast = getattr(self.fast_path, last)(x_fast)
 
-        if with_avs and self.avs_stages[4]:
+        if live[4]:
             visual = torch.cat(
                 (x_slow, self.avs_fast_lateral_res5(x_fast)), dim=1)
             pos, neg = self._audio_lateral(4, audio_feats[4], x_slow.shape[2],
@@ -613,10 +680,23 @@ class AVSlowFast(BaseModule):
         if with_avs:
             valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
                                     self.avs_dup_thresh)
-            for j, (visual, pos, neg) in avs_inputs.items():
-                loss = self.avs_heads[JUNCTIONS[j]](visual, pos, neg, valid)
-                gate = self.avs_loss_weight if j <= earliest else 0.0
-                self._aux_losses[f'loss_avs_{JUNCTIONS[j]}'] = loss * gate
+            for j in range(5):
+                if not self.avs_stages[j]:
+                    continue
+                name = JUNCTIONS[j]
+                if live[j]:
+                    loss = self.avs_heads[name](*avs_inputs[j], valid)
+                    gate = self.avs_loss_weight if j <= earliest else 0.0
+                    loss = loss * gate
+                else:
+                    skipped = [self.avs_heads[name]]
+                    if j == 4:
+                        skipped += [self.avs_fast_lateral_res5,
+                                    self.audio_laterals[name]]
+                    loss = self._zero_touch(skipped).to(imgs.device)
+                self._aux_losses[f'loss_avs_{name}'] = loss
 
+        if views is not None:
+            return x_slow, x_fast, audio_feats[4][views]
         x_audio = audio_feats[4][:batch]
         return x_slow, x_fast, x_audio

@@ -77,13 +77,50 @@ class AVSlowFastHead(BaseHead):
             feats = self.dropout(feats)
         return self.fc_cls(feats)
 
-    def average_clip(self, cls_scores: Tensor, num_segs: int = 1) -> Tensor:
-        """Average the scores of the ``num_segs`` views of each sample.
+    def loss_by_feat(self, cls_scores: Tensor, data_samples) -> dict:
+        """:meth:`BaseHead.loss_by_feat` on float32 scores.
 
-        As :meth:`BaseHead.average_clip`, except that multi-label heads
-        (``multi_class=True``) average sigmoid probabilities under
-        ``average_clips='prob'``: a softmax would make the classes compete.
+        Under bf16/fp16 autocast the classifier returns half-precision
+        scores, and MMAction2 1.2.0's ``BaseHead.loss_by_feat`` calls
+        ``.numpy()`` on them for the top-k accuracy, which fails for bf16
+        (numpy has no bfloat16). The loss itself is also better computed in
+        float32. The gradient reaches ``fc_cls`` through the cast.
         """
+        return super().loss_by_feat(cls_scores.float(), data_samples)
+
+    def predict_by_feat(self, cls_scores: Tensor, data_samples):
+        """:meth:`BaseHead.predict_by_feat` on float32 scores, so that the
+        ``pred_score`` of a half-precision run can be dumped and evaluated
+        with numpy (see :meth:`loss_by_feat`)."""
+        return super().predict_by_feat(cls_scores.float(), data_samples)
+
+    def average_clip(self, cls_scores: Tensor, num_segs: int = 1) -> Tensor:
+        """Aggregate the scores of the ``num_segs`` views of each sample.
+
+        As :meth:`BaseHead.average_clip` (``'score'``, ``'prob'``, None),
+        except that multi-label heads (``multi_class=True``) average sigmoid
+        probabilities under ``average_clips='prob'``: a softmax would make
+        the classes compete. ``average_clips='max'`` takes, per class, the
+        maximum over the views of the probabilities (sigmoid for
+        ``multi_class=True``, softmax otherwise): PySlowFast's
+        ``ENSEMBLE_METHOD: max``, the Charades protocol, where an action
+        seen in one view of a long video must not be diluted by the views
+        that miss it.
+
+        Args:
+            cls_scores (Tensor): Logits ``[N * num_segs, num_classes]``,
+                the views of a sample consecutive.
+            num_segs (int): Views per sample.
+
+        Returns:
+            Tensor: ``[N, num_classes]`` (``[N, num_segs, num_classes]``
+            for ``average_clips=None``).
+        """
+        if self.average_clips == 'max':
+            views = cls_scores.view((-1, num_segs) + cls_scores.shape[1:])
+            probs = torch.sigmoid(views) if self.multi_class else \
+                views.softmax(dim=2)
+            return probs.max(dim=1).values
         if not (self.multi_class and self.average_clips == 'prob'):
             return super().average_clip(cls_scores, num_segs)
         cls_scores = cls_scores.view((-1, num_segs) + cls_scores.shape[1:])
