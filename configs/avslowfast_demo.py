@@ -130,7 +130,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    persistent_workers=True,
+    persistent_workers=True,  # no pin_memory: a CPU-only demo (needs a GPU)
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

@@ -173,6 +173,7 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,  # host-to-GPU copies overlap compute
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -186,6 +187,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,  # host-to-GPU copies overlap compute
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,

@@ -144,6 +144,7 @@ train_dataloader = dict(
     batch_size=8,  # per GPU; 8 GPUs -> 64
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,  # host-to-GPU copies overlap compute
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -154,6 +155,7 @@ val_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,  # host-to-GPU copies overlap compute
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
@@ -167,6 +169,7 @@ test_dataloader = dict(
     batch_size=1,
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,  # host-to-GPU copies overlap compute
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,

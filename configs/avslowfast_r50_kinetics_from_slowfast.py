@@ -131,11 +131,14 @@ test_pipeline = [
 # redrawn in training, counted as misses in validation, and stop mim test
 # (naming the file) unless test_dataloader.dataset.on_unreadable=miss.
 train_dataloader = dict(
+    pin_memory=True,
     dataset=dict(type='AVVideoDataset', pipeline=train_pipeline))
 val_dataloader = dict(
+    pin_memory=True,
     dataset=dict(
         type='AVVideoDataset', pipeline=val_pipeline, on_unreadable='miss'))
 test_dataloader = dict(
+    pin_memory=True,
     dataset=dict(
         type='AVVideoDataset', pipeline=test_pipeline, on_unreadable='error'))
 # AccMetric that counts unreadable samples as misses.

@@ -184,3 +184,18 @@ def test_from_slowfast_loads_every_visual_tensor_of_a_zoo_checkpoint(
                 'slow_path.layer4.0.conv1.conv.weight',
                 'fast_path.conv1.conv.weight'):
         torch.testing.assert_close(own[key], visual[key])
+
+
+@pytest.mark.parametrize('name', KINETICS + [
+    'avslowfast_r50_ava22.py', 'avslowfast_r50_ava21.py'])
+def test_gpu_configs_keep_workers_and_pin_memory(name):
+    """Loader workers persist across epochs and batches are pinned for the
+    host-to-GPU copy; the audio work is shared across a clip's test crops."""
+    cfg = load(name)
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        assert loader.get('persistent_workers') is True, (name, split)
+        assert loader.get('pin_memory') is True, (name, split)
+    backbone = cfg.model.backbone
+    assert backbone.get('share_eval_audio', True) is True
+    assert backbone.get('skip_gated_avs', True) is True

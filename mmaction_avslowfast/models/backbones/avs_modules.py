@@ -175,6 +175,32 @@ def easy_negative_index(batch_size: int, epoch: int, mix_neg_epoch: int,
     return index
 
 
+def unique_views(audio: torch.Tensor):
+    """Identical audio views, to be computed once (eval only).
+
+    At multi-view testing every spatial crop of a temporal clip carries the
+    same audio clip (``AlignAudioViews`` tiles it), so the audio pathway and
+    the A->FS convs would run once per view. In eval mode (BN uses running
+    statistics, every sample is independent) each distinct spectrogram can
+    be processed once and its features gathered back per view; no crop
+    count or view layout is assumed.
+
+    Args:
+        audio (torch.Tensor): ``[B, 1, T, F]``.
+
+    Returns:
+        tuple: ``(unique [U, 1, T, F], views [B] | None)`` with
+        ``audio == unique[views]``; ``(audio, None)`` when all ``B`` are
+        distinct.
+    """
+    if audio.shape[0] < 2:
+        return audio, None
+    unique, views = torch.unique(audio.flatten(1), dim=0, return_inverse=True)
+    if unique.shape[0] == audio.shape[0]:
+        return audio, None
+    return unique.view(-1, *audio.shape[1:]), views
+
+
 def drop_pathway_draw(probability: float, seed: int, iteration: int) -> bool:
     """DropPathway decision: a pure function of ``(seed, iteration)``.
 

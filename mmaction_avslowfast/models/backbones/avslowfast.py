@@ -1,37 +1,27 @@
 """AVSlowFast backbone (Xiao et al., "Audiovisual SlowFast Networks for Video
 Recognition", arXiv 2001.08740) on top of MMAction2's ``ResNet3dPathway``."""
 import copy
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, kaiming_init
-from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmaction.models.backbones.resnet3d_slowfast import ResNet3dPathway
 from mmaction.registry import MODELS
 from .audio_pathway import AVSlowFastAudioPathway
+from .avslowfast_geometry import JUNCTIONS, AVSlowFastGeometryMixin
+from .avslowfast_weights import AVSlowFastWeightsMixin
 from .avs_modules import (AudioToSlowFastLateral, AVSyncHead,
-                          drop_pathway_draw, easy_negative_index,
-                          valid_avs_pairs)
-
-#: Junctions, in order: outputs of the stem (after pool1), res2, res3, res4
-#: (inputs of res2..res5) and res5 (AVS only).
-JUNCTIONS = ('pool1', 'res2', 'res3', 'res4', 'res5')
-
-
-def _conv_len(length: int, kernel: int, stride: int, padding: int) -> int:
-    return (length + 2 * padding - kernel) // stride + 1
-
+                          drop_pathway_draw, unique_views)
+from .avslowfast_avs import AVSlowFastAVSMixin
 
 @MODELS.register_module()
-class AVSlowFast(BaseModule):
+class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
+                 AVSlowFastAVSMixin, BaseModule):
     """Audiovisual SlowFast backbone.
 
     Slow and Fast pathways are MMAction2 ``ResNet3dPathway`` s with the same
@@ -304,76 +294,6 @@ class AVSlowFast(BaseModule):
         self.train(self.training)
 
     # ------------------------------------------------------------------ build
-    @staticmethod
-    def _build_pathway(cfg: Dict, key: str) -> ResNet3dPathway:
-        pathway_type = cfg.pop('type', 'resnet3d')
-        if pathway_type != 'resnet3d':
-            raise KeyError(f'{key}.type must be "resnet3d", '
-                           f'got {pathway_type!r}')
-        return ResNet3dPathway(**cfg)
-
-    def _lateral(self, junction: int) -> nn.Module:
-        name = 'conv1_lateral' if junction == 0 else \
-            f'layer{junction}_lateral'
-        return getattr(self.slow_path, name)
-
-    @staticmethod
-    def _stage_channels(path: ResNet3dPathway) -> List[int]:
-        exp = path.block.expansion
-        return [path.base_channels] + [
-            path.base_channels * 2**i * exp for i in range(path.num_stages)
-        ]
-
-    def _slow_channels(self) -> List[int]:
-        return self._stage_channels(self.slow_path)
-
-    def _fast_channels(self) -> List[int]:
-        return self._stage_channels(self.fast_path)
-
-    @staticmethod
-    def _pathway_lengths(path: ResNet3dPathway, length: int) -> List[int]:
-        """Temporal length after the stem and each stage of a pathway."""
-        kt = path.conv1_kernel[0]
-        length = _conv_len(length, kt, path.conv1_stride_t, (kt - 1) // 2)
-        length = _conv_len(length, 1, path.pool1_stride_t, 0)
-        lengths = [length]
-        for stride in path.temporal_strides:
-            length = (length - 1) // stride + 1
-            lengths.append(length)
-        return lengths
-
-    def _slow_lengths(self) -> List[int]:
-        return self._pathway_lengths(self.slow_path,
-                                     self.clip_len // self.resample_rate)
-
-    def _fast_lengths(self) -> List[int]:
-        return self._pathway_lengths(
-            self.fast_path,
-            self.clip_len // (self.resample_rate // self.speed_ratio))
-
-    def _check_lengths(self) -> None:
-        slow_t = self._slow_lengths()
-        if min(slow_t) < 1:
-            raise ValueError(f'clip_len ({self.clip_len}) gives no Slow '
-                             f'frame with resample_rate {self.resample_rate}')
-        fast_t = self._fast_lengths()
-        k = self.slow_path.fusion_kernel
-        for j in range(5):
-            if j < 4 and not self.fs_fusion[j]:
-                continue
-            if j == 4 and not self.avs_stages[4]:
-                continue
-            out = _conv_len(fast_t[j], k, self.speed_ratio, (k - 1) // 2)
-            if out != slow_t[j]:
-                raise ValueError(
-                    f'F->S lateral at {JUNCTIONS[j]}: {fast_t[j]} Fast frames '
-                    f'give {out} frames, Slow has {slow_t[j]}; adjust '
-                    f'clip_len ({self.clip_len}), resample_rate or '
-                    'speed_ratio.')
-        audio_t = self.audio_path.output_lengths(self.audio_frames)
-        if min(audio_t) < 1:
-            raise ValueError(f'audio_frames ({self.audio_frames}) too short')
-
     # ------------------------------------------------------------- init/load
     def init_weights(self, pretrained: Optional[str] = None) -> None:
         """Initialise from scratch, then optionally load a SlowFast checkpoint.
@@ -414,85 +334,7 @@ class AVSlowFast(BaseModule):
             self.load_slowfast_checkpoint(checkpoint, prefix=prefix)
         self._is_init = True
 
-    def load_slowfast_checkpoint(self,
-                                 filename: str,
-                                 prefix: Optional[str] = None,
-                                 map_location: str = 'cpu'
-                                 ) -> Dict[str, List[str]]:
-        """Load a ``ResNet3dSlowFast`` / ``AVSlowFast`` checkpoint.
-
-        Keys ``slow_path.*`` / ``fast_path.*`` load unchanged. A recognizer
-        checkpoint is accepted: ``prefix`` (default: ``'backbone.'`` when the
-        keys carry it) is stripped and other keys (e.g. ``cls_head.*``) are
-        ignored. Shape-mismatched tensors are skipped.
-
-        Returns:
-            dict: ``loaded`` (model keys taken from the checkpoint),
-            ``missing`` (model keys left as initialised, e.g. the audio
-            pathway), ``unexpected`` (backbone checkpoint keys the model lacks)
-            and ``mismatched`` (same key, other shape). Also stored in
-            ``self.pretrained_report`` and logged.
-        """
-        ckpt = _load_checkpoint(filename, map_location=map_location)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-            else ckpt
-        report = self.load_visual_state_dict(state, prefix)
-        logger = MMLogger.get_current_instance()
-        print_log(
-            f'AVSlowFast: loaded {len(report["loaded"])} tensors from '
-            f'{filename}; {len(report["missing"])} newly initialised, '
-            f'{len(report["unexpected"])} unexpected, '
-            f'{len(report["mismatched"])} shape-mismatched '
-            f'{report["mismatched"]}',
-            logger=logger)
-        return report
-
-    def load_visual_state_dict(self,
-                               state_dict: Dict[str, torch.Tensor],
-                               prefix: Optional[str] = None
-                               ) -> Dict[str, List[str]]:
-        """Non-strict load of a (SlowFast) state dict; see
-        :meth:`load_slowfast_checkpoint` for the returned report."""
-        if prefix is None and any(
-                k.startswith('backbone.') for k in state_dict):
-            prefix = 'backbone.'
-        if prefix:
-            state_dict = {
-                k[len(prefix):]: v
-                for k, v in state_dict.items() if k.startswith(prefix)
-            }
-        own = self.state_dict()
-        loadable, mismatched = {}, []
-        for key, value in state_dict.items():
-            if key in own:
-                if own[key].shape == value.shape:
-                    loadable[key] = value
-                else:
-                    mismatched.append(key)
-        self.load_state_dict(loadable, strict=False)
-        report = dict(
-            loaded=sorted(loadable),
-            missing=sorted(set(own) - set(loadable)),
-            unexpected=sorted(set(state_dict) - set(own)),
-            mismatched=sorted(mismatched))
-        self.pretrained_report = report
-        return report
-
-    def train(self, mode: bool = True) -> 'AVSlowFast':
-        """Set train/eval mode, honouring ``frozen`` (whole backbone in eval
-        mode) and ``norm_eval`` (BN layers in eval mode)."""
-        super().train(mode and not self.frozen)
-        if mode and self.norm_eval and not self.frozen:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
-
     # ------------------------------------------------------------ hook API
-    def set_epoch(self, epoch: int) -> None:
-        """Set the epoch that drives the easy/hard negative curriculum."""
-        self.epoch = int(epoch)
-
     def set_drop_iteration(self,
                            iteration: int,
                            seed: Optional[int] = None) -> None:
@@ -503,41 +345,7 @@ class AVSlowFast(BaseModule):
         if seed is not None:
             self.drop_seed = int(seed)
 
-    def aux_losses(self) -> Dict[str, torch.Tensor]:
-        """AVS losses of the last forward, weighted by ``avs_loss_weight``.
-
-        Keys ``loss_avs_<stage>`` for every stage in ``avs_stages``; empty when
-        AVS is off, the last forward was in eval mode or had no negative.
-        """
-        return dict(self._aux_losses)
-
     # -------------------------------------------------------------- forward
-    def _split_audio(self, audios: torch.Tensor, batch: int):
-        if audios.dim() != 4 or audios.shape[1] not in (1, 2):
-            raise ValueError('audios must be [N, 1 or 2, T, F] (channel 1 = '
-                             f'negative), got {list(audios.shape)}')
-        if audios.shape[0] != batch:
-            raise ValueError(f'audios batch {audios.shape[0]} != imgs batch '
-                             f'{batch}')
-        aligned = audios[:, :1]
-        if not (self.training and any(self.avs_stages)):
-            return aligned, None
-        if audios.shape[1] == 1:
-            if not self._warned_no_negative:
-                self._warned_no_negative = True
-                print_log(
-                    'AVSlowFast: avs_stages is on but the training audios '
-                    'carry no negative (channel 1); AVS losses are skipped '
-                    'and the AVS-only modules get no gradient (DDP then needs '
-                    'find_unused_parameters=True). Add the negative in the '
-                    'pipeline or set avs_stages to all False.',
-                    logger='current',
-                    level=logging.WARNING)
-            return aligned, None
-        index = easy_negative_index(batch, self.epoch, self.mix_neg_epoch,
-                                    self.easy_neg_ratio).to(audios.device)
-        return aligned, audios[:, 1:][index]
-
     def _draw_drop(self) -> bool:
         dropped = drop_pathway_draw(self.drop_pathway, self.drop_seed,
                                     self.drop_iteration)
@@ -550,7 +358,7 @@ class AVSlowFast(BaseModule):
                        views: Optional[torch.Tensor] = None):
         """A->FS lateral of one junction; ``views`` maps each of the
         ``batch`` visual samples to its row of ``audio`` when identical
-        audio views were computed once (eval, :meth:`_unique_audio`)."""
+        audio views were computed once (eval, ``share_eval_audio``)."""
         out = self.audio_laterals[JUNCTIONS[junction]](audio)
         if out.shape[2] != slow_t:
             raise ValueError(
@@ -561,43 +369,6 @@ class AVSlowFast(BaseModule):
         if views is not None:
             return out[views], None
         return out[:batch], (out[batch:] if out.shape[0] > batch else None)
-
-    def _unique_audio(self, audio: torch.Tensor):
-        """Identical audio views, computed once (eval only).
-
-        At multi-view testing every spatial crop of a temporal clip carries
-        the same audio clip (``AlignAudioViews`` tiles it), so the audio
-        pathway and the A->FS convs would run once per view. In eval mode
-        (BN uses running statistics, every sample is independent) each
-        distinct spectrogram is processed once and its features are gathered
-        back per view; no crop count or view layout is assumed.
-
-        Args:
-            audio (torch.Tensor): ``[B, 1, T, F]``.
-
-        Returns:
-            tuple: ``(unique [U, 1, T, F], views [B] | None)`` with
-            ``audio == unique[views]``; ``views`` is None when all ``B`` are
-            distinct (or sharing is off / in training).
-        """
-        if self.training or not self.share_eval_audio or audio.shape[0] < 2:
-            return audio, None
-        unique, views = torch.unique(
-            audio.flatten(1), dim=0, return_inverse=True)
-        if unique.shape[0] == audio.shape[0]:
-            return audio, None
-        return unique.view(-1, *audio.shape[1:]), views
-
-    def _zero_touch(self, modules: Sequence[nn.Module]) -> torch.Tensor:
-        """0 connected to every parameter of ``modules``: stands in for the
-        loss of a skipped, gated-off AVS branch so that those parameters
-        still get a (zero) gradient, as DDP with
-        ``find_unused_parameters=False`` requires."""
-        params = [p for m in modules for p in m.parameters()
-                  if p.requires_grad]
-        if not params:
-            return torch.zeros(())
-        return sum(p.view(-1)[0] for p in params) * 0.0
 
     def forward(self, imgs: torch.Tensor,
                 audios: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -625,10 +396,11 @@ class AVSlowFast(BaseModule):
         live = [with_avs and self.avs_stages[j] and
                 (j <= earliest or not self.skip_gated_avs) for j in range(5)]
 
-        if negative is None:
-            audio_in, views = self._unique_audio(aligned)
-        else:
-            audio_in, views = torch.cat([aligned, negative], dim=0), None
+        audio_in, views = aligned, None
+        if negative is not None:
+            audio_in = torch.cat([aligned, negative], dim=0)
+        elif not self.training and self.share_eval_audio:
+            audio_in, views = unique_views(aligned)
         audio_feats = self.audio_path(audio_in)
 
         x_slow = F.interpolate(
@@ -678,23 +450,8 @@ class AVSlowFast(BaseModule):
             avs_inputs[4] = (visual, pos, neg)
 
         if with_avs:
-            valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
-                                    self.avs_dup_thresh)
-            for j in range(5):
-                if not self.avs_stages[j]:
-                    continue
-                name = JUNCTIONS[j]
-                if live[j]:
-                    loss = self.avs_heads[name](*avs_inputs[j], valid)
-                    gate = self.avs_loss_weight if j <= earliest else 0.0
-                    loss = loss * gate
-                else:
-                    skipped = [self.avs_heads[name]]
-                    if j == 4:
-                        skipped += [self.avs_fast_lateral_res5,
-                                    self.audio_laterals[name]]
-                    loss = self._zero_touch(skipped).to(imgs.device)
-                self._aux_losses[f'loss_avs_{name}'] = loss
+            self._aux_losses = self._avs_losses(avs_inputs, live, earliest,
+                                                aligned, negative)
 
         if views is not None:
             return x_slow, x_fast, audio_feats[4][views]

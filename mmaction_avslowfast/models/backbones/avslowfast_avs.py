@@ -1,0 +1,106 @@
+"""Hierarchical audiovisual synchronisation (AVS) of AVSlowFast: negatives,
+per-stage losses with the reference's gating, and the curriculum state."""
+import logging
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+
+from .avs_modules import easy_negative_index, valid_avs_pairs
+from .avslowfast_geometry import JUNCTIONS
+
+
+class AVSlowFastAVSMixin:
+    """AVS part of :class:`~.avslowfast.AVSlowFast` (which owns
+    ``avs_heads``, ``audio_laterals``, ``avs_fast_lateral_res5`` and the
+    ``avs_*`` / curriculum settings).
+
+    Gating (reference): the loss of a stage after the earliest junction
+    where audio was fused in this forward is multiplied by 0, because its
+    visual code already contains the audio it would be judged against.
+    With ``skip_gated_avs`` such a stage is not computed at all (see
+    :meth:`_zero_touch`).
+    """
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that drives the easy/hard negative curriculum."""
+        self.epoch = int(epoch)
+
+    def aux_losses(self) -> Dict[str, torch.Tensor]:
+        """AVS losses of the last forward, weighted by ``avs_loss_weight``.
+
+        Keys ``loss_avs_<stage>`` for every stage in ``avs_stages``; empty when
+        AVS is off, the last forward was in eval mode or had no negative.
+        """
+        return dict(self._aux_losses)
+
+    def _split_audio(self, audios: torch.Tensor, batch: int):
+        if audios.dim() != 4 or audios.shape[1] not in (1, 2):
+            raise ValueError('audios must be [N, 1 or 2, T, F] (channel 1 = '
+                             f'negative), got {list(audios.shape)}')
+        if audios.shape[0] != batch:
+            raise ValueError(f'audios batch {audios.shape[0]} != imgs batch '
+                             f'{batch}')
+        aligned = audios[:, :1]
+        if not (self.training and any(self.avs_stages)):
+            return aligned, None
+        if audios.shape[1] == 1:
+            if not self._warned_no_negative:
+                self._warned_no_negative = True
+                print_log(
+                    'AVSlowFast: avs_stages is on but the training audios '
+                    'carry no negative (channel 1); AVS losses are skipped '
+                    'and the AVS-only modules get no gradient (DDP then needs '
+                    'find_unused_parameters=True). Add the negative in the '
+                    'pipeline or set avs_stages to all False.',
+                    logger='current',
+                    level=logging.WARNING)
+            return aligned, None
+        index = easy_negative_index(batch, self.epoch, self.mix_neg_epoch,
+                                    self.easy_neg_ratio).to(audios.device)
+        return aligned, audios[:, 1:][index]
+
+    def _zero_touch(self, modules: Sequence[nn.Module]) -> torch.Tensor:
+        """0 connected to every parameter of ``modules``: stands in for the
+        loss of a skipped, gated-off AVS branch so that those parameters
+        still get a (zero) gradient, as DDP with
+        ``find_unused_parameters=False`` requires."""
+        params = [p for m in modules for p in m.parameters()
+                  if p.requires_grad]
+        if not params:
+            return torch.zeros(())
+        return sum(p.view(-1)[0] for p in params) * 0.0
+
+    def _avs_losses(self, avs_inputs: Dict[int, Tuple[torch.Tensor, ...]],
+                    live: List[bool], earliest: int, aligned: torch.Tensor,
+                    negative: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``loss_avs_<stage>`` of every stage in ``avs_stages``.
+
+        Args:
+            avs_inputs (dict): junction index -> ``(visual [N, C, T, H, W],
+                pos [N, C, T], neg [N, C, T])`` of the computed stages.
+            live (list[bool]): Stages computed in this forward (the others
+                are gated off and skipped).
+            earliest (int): First junction where audio was fused (4: none).
+            aligned, negative (torch.Tensor): ``[N, 1, T, F]`` spectrograms
+                (for the silent/duplicate pair mask).
+        """
+        valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
+                                self.avs_dup_thresh)
+        losses = {}
+        for j, name in enumerate(JUNCTIONS):
+            if not self.avs_stages[j]:
+                continue
+            if live[j]:
+                loss = self.avs_heads[name](*avs_inputs[j], valid)
+                gate = self.avs_loss_weight if j <= earliest else 0.0
+                loss = loss * gate
+            else:
+                skipped = [self.avs_heads[name]]
+                if j == 4:
+                    skipped += [self.avs_fast_lateral_res5,
+                                self.audio_laterals[name]]
+                loss = self._zero_touch(skipped).to(aligned.device)
+            losses[f'loss_avs_{name}'] = loss
+        return losses
