@@ -100,6 +100,7 @@ class AVSyncHead(BaseModule):
                  margin: float = 0.99) -> None:
         super().__init__()
         self.margin = margin
+        self.pair_accuracy = None
         self.visual_fc = nn.Linear(visual_channels, proj_dim)
         self.audio_fc = nn.Linear(audio_channels, proj_dim)
 
@@ -108,28 +109,44 @@ class AVSyncHead(BaseModule):
             nn.init.normal_(fc.weight, std=0.01)
             nn.init.zeros_(fc.bias)
 
+    def visual_code(self, visual: torch.Tensor) -> torch.Tensor:
+        """``[N, C, T, H, W]`` -> scaled unit code ``[N, proj_dim]``."""
+        v = self.visual_fc(visual.mean(dim=(2, 3, 4)))
+        # Under fp16/bf16 autocast the projections are half precision: the
+        # norms, the normalisation's eps (1e-12 is 0 in fp16) and the
+        # distances are computed in float32 (float64 stays float64).
+        return 0.5 * F.normalize(_at_least_fp32(v), p=2, dim=1)
+
+    def audio_code(self, audio: torch.Tensor) -> torch.Tensor:
+        """A->FS output ``[N, C, T]`` -> scaled unit code
+        ``[N, proj_dim]``."""
+        a = self.audio_fc(audio.mean(dim=2))
+        return 0.5 * F.normalize(_at_least_fp32(a), p=2, dim=1)
+
     def embed(self, visual: torch.Tensor, pos: torch.Tensor,
               neg: torch.Tensor):
         """Project ``visual [N, C, T, H, W]``, ``pos``/``neg`` ``[N, C, T]``
         to scaled unit codes ``[N, proj_dim]``."""
-        v = self.visual_fc(visual.mean(dim=(2, 3, 4)))
-        p = self.audio_fc(pos.mean(dim=2))
-        n = self.audio_fc(neg.mean(dim=2))
-        # Under fp16/bf16 autocast the projections are half precision: the
-        # norms, the normalisation's eps (1e-12 is 0 in fp16) and the
-        # distances are computed in float32 (float64 stays float64).
-        return tuple(0.5 * F.normalize(_at_least_fp32(c), p=2, dim=1)
-                     for c in (v, p, n))
+        return (self.visual_code(visual), self.audio_code(pos),
+                self.audio_code(neg))
 
     def forward(self, visual: torch.Tensor, pos: torch.Tensor,
                 neg: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Loss of one stage; ``valid`` is a ``[N]`` bool mask of usable
-        pairs. Masked pairs contribute zero (the graph stays connected)."""
+        pairs. Masked pairs contribute zero (the graph stays connected).
+
+        Also sets ``pair_accuracy`` (detached): the share of valid pairs
+        whose aligned audio code is closer to the visual code than the
+        negative one (0.5 = chance; NaN without a valid pair).
+        """
         v, p, n = self.embed(visual, pos, neg)
         pos_term = (v - p).pow(2).sum(dim=1)
         neg_dist = torch.linalg.vector_norm(v - n, dim=1)
         neg_term = (self.margin - neg_dist).clamp(min=0).pow(2)
         mask = valid.to(pos_term.dtype)
+        with torch.no_grad():
+            right = (pos_term.sqrt() < neg_dist).to(mask.dtype)
+            self.pair_accuracy = (right * mask).sum() / mask.sum()
         return ((pos_term + neg_term) * mask).sum() / (2 * mask.sum() + 1e-8)
 
 

@@ -370,6 +370,25 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
             return out[views], None
         return out[:batch], (out[batch:] if out.shape[0] > batch else None)
 
+    def _stems(self, imgs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Slow and Fast frame sampling, stems and pool1.
+
+        ``imgs [N, 3, T, H, W]`` -> ``(x_slow [N, C, T/tau, h, w],
+        x_fast [N, C', T*alpha/tau, h, w])``.
+        """
+        x_slow = F.interpolate(
+            imgs,
+            mode='nearest',
+            scale_factor=(1.0 / self.resample_rate, 1.0, 1.0))
+        x_slow = self.slow_path.maxpool(self.slow_path.conv1(x_slow))
+        x_fast = F.interpolate(
+            imgs,
+            mode='nearest',
+            scale_factor=(1.0 / (self.resample_rate // self.speed_ratio), 1.0,
+                          1.0))
+        x_fast = self.fast_path.maxpool(self.fast_path.conv1(x_fast))
+        return x_slow, x_fast
+
     def forward(self, imgs: torch.Tensor,
                 audios: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Defines the computation performed at every call.
@@ -403,17 +422,7 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
             audio_in, views = unique_views(aligned)
         audio_feats = self.audio_path(audio_in)
 
-        x_slow = F.interpolate(
-            imgs,
-            mode='nearest',
-            scale_factor=(1.0 / self.resample_rate, 1.0, 1.0))
-        x_slow = self.slow_path.maxpool(self.slow_path.conv1(x_slow))
-        x_fast = F.interpolate(
-            imgs,
-            mode='nearest',
-            scale_factor=(1.0 / (self.resample_rate // self.speed_ratio), 1.0,
-                          1.0))
-        x_fast = self.fast_path.maxpool(self.fast_path.conv1(x_fast))
+        x_slow, x_fast = self._stems(imgs)
 
         avs_inputs = {}
         for j in range(4):

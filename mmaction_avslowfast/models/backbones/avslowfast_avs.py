@@ -88,12 +88,14 @@ class AVSlowFastAVSMixin:
         """
         valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
                                 self.avs_dup_thresh)
-        losses = {}
+        losses, self._avs_stats = {}, {}
         for j, name in enumerate(JUNCTIONS):
             if not self.avs_stages[j]:
                 continue
             if live[j]:
                 loss = self.avs_heads[name](*avs_inputs[j], valid)
+                self._avs_stats[f'avs_pair_acc_{name}'] = \
+                    self.avs_heads[name].pair_accuracy
                 gate = self.avs_loss_weight if j <= earliest else 0.0
                 loss = loss * gate
             else:
@@ -104,3 +106,57 @@ class AVSlowFastAVSMixin:
                 loss = self._zero_touch(skipped).to(aligned.device)
             losses[f'loss_avs_{name}'] = loss
         return losses
+
+    def avs_stats(self) -> Dict[str, torch.Tensor]:
+        """Pair accuracy of each AVS stage computed in the last training
+        forward (``avs_pair_acc_<stage>``, detached; 0.5 = chance): the share
+        of valid pairs whose aligned audio is closer to the visual code than
+        the negative. Gated-off (skipped) stages are absent."""
+        if not self._aux_losses:
+            return {}
+        return dict(getattr(self, '_avs_stats', {}))
+
+    def avs_codes(self, imgs: torch.Tensor,
+                  audios: torch.Tensor) -> Dict[str, Tuple[torch.Tensor, ...]]:
+        """AVS codes of every stage in ``avs_stages``, with no audio fused
+        anywhere (used to measure synchronisation, e.g. ``AVSyncMetric``).
+
+        The visual pathways run as in a DropPathway-dropped forward (F->S
+        laterals, no A->FS addition), so no stage's visual code contains
+        any of the audio it is compared with. The ``K`` spectrograms of each
+        sample (e.g. aligned, hard negative, easy negative) run through the
+        audio pathway and the stage's A->FS convs. Meant for eval mode (BN
+        with running statistics: every sample independent).
+
+        Args:
+            imgs (torch.Tensor): ``[N, 3, T, H, W]``.
+            audios (torch.Tensor): ``[N, K, T_a, F]``.
+
+        Returns:
+            dict: stage name -> ``(visual [N, D], audio [N, K, D])`` scaled
+            unit codes (``0.5 * L2-normalised``; distances in ``[0, 1]``).
+        """
+        n, k = audios.shape[:2]
+        if imgs.shape[0] != n:
+            raise ValueError(f'audios batch {n} != imgs batch {imgs.shape[0]}')
+        audio_in = audios.transpose(0, 1).reshape(k * n, 1, *audios.shape[2:])
+        audio_feats = self.audio_path(audio_in)
+        x_slow, x_fast = self._stems(imgs)
+        codes = {}
+        for j, name in enumerate(JUNCTIONS):
+            if j > 0:
+                layer = self.slow_path.res_layers[j - 1]
+                x_slow = getattr(self.slow_path, layer)(x_slow)
+                x_fast = getattr(self.fast_path, layer)(x_fast)
+            if j < 4 and self.fs_fusion[j]:
+                x_slow = torch.cat((x_slow, self._lateral(j)(x_fast)), dim=1)
+            if not self.avs_stages[j]:
+                continue
+            visual = x_slow if j < 4 else torch.cat(
+                (x_slow, self.avs_fast_lateral_res5(x_fast)), dim=1)
+            head = self.avs_heads[name]
+            audio = head.audio_code(
+                self.audio_laterals[name](audio_feats[j]))
+            codes[name] = (head.visual_code(visual),
+                           audio.view(k, n, -1).transpose(0, 1))
+        return codes
