@@ -17,13 +17,15 @@ REGISTRIES = dict(MODELS=registry.MODELS, TRANSFORMS=registry.TRANSFORMS,
 # What users put in configs. Keep in sync with the README's component list.
 EXPECTED = dict(
     MODELS=['AVSlowFast', 'AVSlowFastAudioPathway', 'AVSlowFastHead', 'AVRecognizer3D',
-            'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead'],
+            'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead',
+            'EpicKitchensHead'],
     HOOKS=['DropPathwayHook', 'MediaIssuesHook'],
     TRANSFORMS=['LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',
                 'PackAVInputs', 'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask',
-                'CheckedDecordInit', 'CheckedDecordDecode', 'CheckedRawFrameDecode'],
-    DATASETS=['AVAAudioDataset', 'AVVideoDataset'],
-    METRICS=['RobustAVAMetric', 'AVAccMetric'],
+                'CheckedDecordInit', 'CheckedDecordDecode', 'CheckedRawFrameDecode',
+                'SegmentSampleFrames', 'CharadesClipLabel'],
+    DATASETS=['AVAAudioDataset', 'AVVideoDataset', 'EpicKitchensDataset', 'CharadesDataset'],
+    METRICS=['RobustAVAMetric', 'AVAccMetric', 'EpicKitchensMetric', 'CharadesMetric'],
     TASK_UTILS=['AVAMaxIoUAssigner', 'AVARandomSampler'],
 )
 

@@ -1,9 +1,13 @@
-from . import ava_audio_dataset, av_video_dataset, transforms  # noqa: F401
+from . import (ava_audio_dataset, av_video_dataset, epic_kitchens,  # noqa
+               transforms)
 from .av_video_dataset import AVVideoDataset
+from .charades import CharadesDataset
+from .epic_kitchens import EpicKitchensDataset
 from .unreadable import (UnreadableMediaError, UnreadableSampleMixin,
                          media_event)
 
 __all__ = [
-    'AVVideoDataset', 'UnreadableMediaError', 'UnreadableSampleMixin',
+    'AVVideoDataset', 'CharadesDataset', 'EpicKitchensDataset',
+    'UnreadableMediaError', 'UnreadableSampleMixin',
     'media_event'
 ]

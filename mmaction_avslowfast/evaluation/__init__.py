@@ -1,8 +1,10 @@
 from .acc_metric import AVAccMetric, miss_scores
 from .ava_eval import average_precision, ava_eval
 from .ava_metric import RobustAVAMetric
+from .charades_metric import CharadesMetric
+from .epic_metric import EpicKitchensMetric
 
 __all__ = [
     'average_precision', 'ava_eval', 'RobustAVAMetric', 'AVAccMetric',
-    'miss_scores'
+    'miss_scores', 'CharadesMetric', 'EpicKitchensMetric'
 ]

@@ -4,8 +4,10 @@ from ...audio import (AudioDecodeError, LogMelExtractor, clip_time_spans,
                       slice_logmel)
 from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
 from .audio_loading import AudioLogMelClips, LoadAudioFromVideo
+from .charades_labels import CharadesClipLabel
 from .formatting import AlignAudioViews, PackAVInputs
 from .logmel_loading import LoadLogMel
+from .segment_sampling import SegmentSampleFrames
 from .video_loading import (CheckedDecordDecode, CheckedDecordInit,
                             CheckedRawFrameDecode, VideoDecodeError)
 
@@ -14,5 +16,6 @@ __all__ = [
     'PackAVInputs', 'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask',
     'AudioDecodeError', 'LogMelExtractor', 'decode_audio', 'clip_time_spans',
     'slice_logmel', 'logmel_clips', 'silence_value', 'CheckedDecordInit',
-    'CheckedDecordDecode', 'CheckedRawFrameDecode', 'VideoDecodeError'
+    'CheckedDecordDecode', 'CheckedRawFrameDecode', 'VideoDecodeError',
+    'SegmentSampleFrames', 'CharadesClipLabel'
 ]

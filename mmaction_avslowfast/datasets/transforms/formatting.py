@@ -2,10 +2,12 @@
 from typing import Dict
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 
 from mmaction.datasets.transforms import PackActionInputs
 from mmaction.registry import TRANSFORMS
+from mmaction.structures.action_data_sample import format_label
 
 
 @TRANSFORMS.register_module()
@@ -63,7 +65,9 @@ class PackAVInputs(PackActionInputs):
     ``filename``, ``audio_valid`` (False when the audio could not be read
     and silence was used) and ``audio_issue`` (why). A ``mim test --dump``
     then says which predictions were made without audio, and
-    ``MediaIssuesHook`` counts them (``data/no_audio``).
+    ``MediaIssuesHook`` counts them (``data/no_audio``). A ``noun_label``
+    in the results (``EpicKitchensDataset``) becomes the sample's
+    ``noun_label`` field, formatted like ``gt_label`` (LongTensor ``[1]``).
 
     Args:
         collect_keys (tuple[str]): Input keys. Default: ``('imgs',
@@ -84,3 +88,20 @@ class PackAVInputs(PackActionInputs):
             collect_keys=collect_keys,
             meta_keys=meta_keys,
             algorithm_keys=algorithm_keys)
+
+    def transform(self, results: Dict) -> Dict:
+        """Pack as ``PackActionInputs``; a floating-point NumPy ``label``
+        (multi-hot / soft target ``[num_classes]``, e.g. from
+        ``CharadesClipLabel``) is kept as a float32 tensor on ``gt_label``
+        (MMAction2 1.2.0's ``set_gt_label`` casts NumPy labels to int64,
+        which ``BCELossWithLogits`` rejects)."""
+        packed = super().transform(results)
+        label = results.get('label')
+        if isinstance(label, np.ndarray) and label.dtype.kind == 'f':
+            packed['data_samples'].set_gt_label(
+                torch.from_numpy(label.astype(np.float32)))
+        if 'noun_label' in results:  # EPIC-Kitchens: noun class, as gt_label
+            packed['data_samples'].set_field(
+                format_label(results['noun_label']), 'noun_label',
+                dtype=torch.Tensor)
+        return packed
