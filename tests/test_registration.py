@@ -24,7 +24,8 @@ EXPECTED = dict(
                 'PackAVInputs', 'AudioGainJitter', 'AudioTimeMask', 'AudioFreqMask',
                 'CheckedDecordInit', 'CheckedDecordDecode', 'CheckedRawFrameDecode',
                 'SegmentSampleFrames', 'CharadesClipLabel'],
-    DATASETS=['AVAAudioDataset', 'AVVideoDataset', 'EpicKitchensDataset', 'CharadesDataset'],
+    DATASETS=['AVAAudioDataset', 'AVVideoDataset', 'EpicKitchensDataset', 'CharadesDataset',
+              'UnlabeledAVDataset'],
     METRICS=['RobustAVAMetric', 'AVAccMetric', 'EpicKitchensMetric', 'CharadesMetric'],
     TASK_UTILS=['AVAMaxIoUAssigner', 'AVARandomSampler'],
 )

@@ -3,11 +3,12 @@ from . import (ava_audio_dataset, av_video_dataset, epic_kitchens,  # noqa
 from .av_video_dataset import AVVideoDataset
 from .charades import CharadesDataset
 from .epic_kitchens import EpicKitchensDataset
+from .unlabeled_av_dataset import UnlabeledAVDataset
 from .unreadable import (UnreadableMediaError, UnreadableSampleMixin,
                          media_event)
 
 __all__ = [
     'AVVideoDataset', 'CharadesDataset', 'EpicKitchensDataset',
-    'UnreadableMediaError', 'UnreadableSampleMixin',
+    'UnlabeledAVDataset', 'UnreadableMediaError', 'UnreadableSampleMixin',
     'media_event'
 ]
