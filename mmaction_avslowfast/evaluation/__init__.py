@@ -1,10 +1,11 @@
 from .acc_metric import AVAccMetric, miss_scores
 from .ava_eval import average_precision, ava_eval
 from .ava_metric import RobustAVAMetric
+from .avsync_metric import AVSyncMetric
 from .charades_metric import CharadesMetric
 from .epic_metric import EpicKitchensMetric
 
 __all__ = [
     'average_precision', 'ava_eval', 'RobustAVAMetric', 'AVAccMetric',
-    'miss_scores', 'CharadesMetric', 'EpicKitchensMetric'
+    'miss_scores', 'AVSyncMetric', 'CharadesMetric', 'EpicKitchensMetric'
 ]

@@ -4,6 +4,8 @@ from ...audio import (AudioDecodeError, LogMelExtractor, clip_time_spans,
                       slice_logmel)
 from .audio_augment import AudioFreqMask, AudioGainJitter, AudioTimeMask
 from .audio_loading import AudioLogMelClips, LoadAudioFromVideo
+from .avsync_audio import AVSyncEvalAudio
+from .blank_audio import BlankAudio
 from .charades_labels import CharadesClipLabel
 from .formatting import AlignAudioViews, PackAVInputs
 from .logmel_loading import LoadLogMel
@@ -17,5 +19,5 @@ __all__ = [
     'AudioDecodeError', 'LogMelExtractor', 'decode_audio', 'clip_time_spans',
     'slice_logmel', 'logmel_clips', 'silence_value', 'CheckedDecordInit',
     'CheckedDecordDecode', 'CheckedRawFrameDecode', 'VideoDecodeError',
-    'SegmentSampleFrames', 'CharadesClipLabel'
+    'SegmentSampleFrames', 'CharadesClipLabel', 'AVSyncEvalAudio', 'BlankAudio'
 ]

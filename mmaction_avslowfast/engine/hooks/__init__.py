@@ -1,4 +1,5 @@
+from .bn_stats_hook import RecomputeBNStatsHook
 from .drop_pathway_hook import DropPathwayHook
 from .media_issues_hook import MediaIssuesHook
 
-__all__ = ['DropPathwayHook', 'MediaIssuesHook']
+__all__ = ['DropPathwayHook', 'MediaIssuesHook', 'RecomputeBNStatsHook']

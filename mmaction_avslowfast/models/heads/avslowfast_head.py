@@ -1,4 +1,4 @@
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from mmaction.models.heads.base import BaseHead
@@ -26,6 +26,10 @@ class AVSlowFastHead(BaseHead):
             multi-label data. Defaults to ``dict(type='CrossEntropyLoss')``.
         dropout_ratio (float): Dropout before the classifier. Default: 0.5.
         init_std (float): Std of the classifier's normal init. Default: 0.01.
+        pathways (Sequence[int], optional): Indices of the backbone outputs
+            that are pooled and concatenated, in this order, e.g. ``(0, 1)``
+            for Slow + Fast only (visual-only transfer: the audio feature is
+            ignored and ``in_channels`` is Slow + Fast). Default: None (all).
         kwargs: ``multi_class``, ``label_smooth_eps``, ``topk``,
             ``average_clips``, ``init_cfg`` as in :class:`BaseHead`.
     """
@@ -36,8 +40,16 @@ class AVSlowFastHead(BaseHead):
                  loss_cls: ConfigType = dict(type='CrossEntropyLoss'),
                  dropout_ratio: float = 0.5,
                  init_std: float = 0.01,
+                 pathways: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
+        if pathways is not None:
+            pathways = tuple(int(i) for i in pathways)
+            if not pathways or len(set(pathways)) != len(pathways):
+                raise ValueError(f'{type(self).__name__}: pathways must be '
+                                 'distinct indices of the backbone outputs, '
+                                 f'got {pathways}')
+        self.pathways = pathways
         self.dropout_ratio = dropout_ratio
         self.init_std = init_std
         self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio else None
@@ -58,13 +70,20 @@ class AVSlowFastHead(BaseHead):
 
         Args:
             x (Sequence[Tensor]): ``(x_slow [N, Cs, Ts, H, W],
-                x_fast [N, Cf, Tf, H, W], x_audio [N, Ca, Ta, Fa])``.
+                x_fast [N, Cf, Tf, H, W], x_audio [N, Ca, Ta, Fa])``;
+                only those indexed by ``pathways`` are used.
 
         Returns:
             Tensor: Class scores ``[N, num_classes]``.
         """
         if isinstance(x, Tensor):
             x = (x, )
+        if self.pathways is not None:
+            if max(self.pathways) >= len(x) or min(self.pathways) < -len(x):
+                raise IndexError(
+                    f'{type(self).__name__}: pathways={self.pathways} but '
+                    f'the backbone returned {len(x)} features')
+            x = [x[i] for i in self.pathways]
         feats = torch.cat([self.pool(feat) for feat in x], dim=1)
         if feats.shape[1] != self.in_channels:
             shapes = [tuple(feat.shape) for feat in x]
