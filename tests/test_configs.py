@@ -199,3 +199,27 @@ def test_gpu_configs_keep_workers_and_pin_memory(name):
     backbone = cfg.model.backbone
     assert backbone.get('share_eval_audio', True) is True
     assert backbone.get('skip_gated_avs', True) is True
+
+
+def test_avs_pretrain_kinetics_config():
+    """Kinetics videos, labels ignored, AVS losses only with fusion off, and
+    index-fixed negatives at evaluation."""
+    cfg = load('avslowfast_r50_avs_pretrain_kinetics.py')
+    model = build_model(cfg)
+    assert type(model).__name__ == 'AVSPretrainer'
+    assert model.backbone.drop_pathway == 1.0
+    assert not hasattr(model, 'cls_head')
+    assert model.backbone.avs_stages == (False, False, True, True, True)
+    train = cfg.train_dataloader.dataset
+    assert train.type == 'UnlabeledAVDataset'
+    assert train.ann_file.endswith('kinetics400_train_list_videos.txt')
+    assert {'type': 'AudioLogMelClips', 'num_frames': 128,
+            'with_negative': True} in train.pipeline
+    for split in ('val', 'test'):
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert dataset.type == 'UnlabeledAVDataset'
+        assert dataset.easy_negative_offset == 1
+        assert 'AVSyncEvalAudio' in pipeline_types(dataset.pipeline)
+        assert 'LoadAudioFromVideo' not in pipeline_types(dataset.pipeline)
+    assert cfg.val_evaluator == dict(type='AVSyncMetric')
+    assert cfg.default_hooks.checkpoint.save_best == 'avs/sync_acc'
