@@ -12,7 +12,8 @@
 #   mim train mmaction configs/avslowfast_r50_kinetics.py --gpus 8 --launcher pytorch
 #
 # env_cfg selects nccl; on a machine without CUDA the plugin uses gloo instead.
-# Not reproduced: precise BN (200 batches), which MMAction2 1.x does not ship.
+# Not reproduced: precise BN (200 batches); RecomputeBNStatsHook(before_train=False,
+# interval=1, num_batches=200) in custom_hooks does it (untested at this scale).
 _base_ = 'mmaction::_base_/default_runtime.py'
 
 custom_imports = dict(

@@ -53,6 +53,7 @@ def _metrics(log, tag):
     lines = [ln for ln in log.splitlines()
              if f'Epoch({tag})' in ln and 'epic/' in ln]
     assert lines, f'no Epoch({tag}) line with epic/ keys:\n{log[-4000:]}'
+    print('\n' + lines[-1])  # visible with pytest -s
     return {k: float(v)
             for k, v in re.findall(r'(epic/\w+): ([0-9.]+)', lines[-1])}
 

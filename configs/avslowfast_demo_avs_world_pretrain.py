@@ -1,0 +1,52 @@
+# AVS pre-training of the small CPU AVSlowFast on the synthesized world of
+# tools/make_selfsup_world.py (objects that flash white and beep in their
+# colour's pitch at random times; see tools/selfsup_demo.sh). Same model,
+# pipelines and metric as configs/avslowfast_demo_avs_pretrain.py; only the
+# data, the negative curriculum, the lr and the schedule differ.
+#
+#   python tools/make_selfsup_world.py --out data/selfsup
+#   mim train mmaction configs/avslowfast_demo_avs_world_pretrain.py --gpus 0 \
+#       --work-dir work_dirs/selfsup_pretrain
+#   mim test mmaction configs/avslowfast_demo_avs_world_pretrain.py --gpus 0 \
+#       --checkpoint work_dirs/selfsup_pretrain/best_avs_sync_acc_epoch_<N>.pth
+_base_ = ['./avslowfast_demo_avs_pretrain.py']
+
+data_root = 'data/selfsup'
+max_epochs = 30
+
+# Hard negatives (same video, >= 0.5 s away) from the second epoch on, half
+# of each batch: with easy negatives only (other videos' audio) the training
+# pair accuracy reached 1.0 within 2 epochs while the held-out val sync_acc
+# stayed at chance; it rose only once hard negatives were mixed in.
+model = dict(backbone=dict(mix_neg_epoch=1, easy_neg_ratio=0.5))
+
+train_dataloader = dict(
+    batch_size=16,
+    pin_memory=False,  # a CPU demo: pinned memory only helps with a GPU
+    dataset=dict(
+        ann_file=f'{data_root}/pretrain_list.txt',
+        data_prefix=dict(video=f'{data_root}/pretrain')))
+val_dataloader = dict(
+    batch_size=16,
+    pin_memory=False,
+    dataset=dict(
+        ann_file=f'{data_root}/avs_val_list.txt',
+        data_prefix=dict(video=f'{data_root}/avs_val')))
+test_dataloader = dict(
+    batch_size=16,
+    pin_memory=False,
+    dataset=dict(
+        ann_file=f'{data_root}/avs_test_list.txt',
+        data_prefix=dict(video=f'{data_root}/avs_test')))
+
+train_cfg = dict(max_epochs=max_epochs, val_begin=5, val_interval=5)
+# A higher lr than the base config's 2e-3: at 2e-3 the AVS losses stayed at
+# their no-information value for the whole CPU budget in our trials.
+optim_wrapper = dict(optimizer=dict(lr=6e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0,
+         by_epoch=True, begin=0, end=max_epochs)
+]
+default_hooks = dict(logger=dict(interval=10))

@@ -1,0 +1,151 @@
+"""Content checks of the self-supervised demo's world
+(mmaction_avslowfast/utils/synthetic_world.py, tools/make_selfsup_world.py):
+decoded pictures and sounds, not only shapes."""
+import os.path as osp
+import runpy
+import sys
+
+import numpy as np
+import pytest
+
+from mmaction_avslowfast.audio import LogMelExtractor, decode_audio
+from mmaction_avslowfast.utils.synthetic_media import mel_bin
+from mmaction_avslowfast.utils.synthetic_world import (
+    COLOURS, PITCHES, find_reversals, render_world, sample_events,
+    write_world_video)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+FPS, SIZE = 16, 64
+
+
+def decode_frames(path):
+    """RGB frames ``[T, H, W, 3]`` decoded with PyAV."""
+    import av
+    with av.open(path) as container:
+        return np.stack([f.to_ndarray(format='rgb24')
+                         for f in container.decode(video=0)])
+
+
+def colour_mask(frames, colour, tol=60):
+    """``[T, H, W]`` pixels within ``tol`` (L1) of ``colour``."""
+    return np.abs(frames.astype(np.int32) - np.asarray(colour)).sum(-1) < tol
+
+
+def measured_flashes(frames):
+    """Per object, the first frames of its flashes, from decoded frames: the
+    object's lane is where its colour shows; a flash is a frame in which
+    its lane holds white pixels and (almost) none of its colour."""
+    white = colour_mask(frames, (255, 255, 255), 90)
+    out = []
+    for colour in COLOURS:
+        own = colour_mask(frames, colour)  # [T, H, W]
+        rows = np.flatnonzero(own.sum(axis=(0, 2)) > 0)
+        assert len(rows), f'colour {colour} never visible'
+        lane = slice(rows.min(), rows.max() + 1)
+        flashing = (white[:, lane].sum(axis=(1, 2)) > 20) & \
+            (own[:, lane].sum(axis=(1, 2)) < 5)
+        starts = np.flatnonzero(flashing & ~np.r_[False, flashing[:-1]])
+        out.append(starts.tolist())
+    return out
+
+
+def tone_onsets(path):
+    """Per colour, the video frames (rounded) where a burst of its pitch
+    starts, found from the log-mel of the decoded audio track: frames whose
+    loudest mel bin is the colour's (``mel_bin``, +-1) and that are loud."""
+    wave, offset = decode_audio(path)
+    assert abs(offset) < 1e-3
+    extractor = LogMelExtractor()
+    logmel = extractor(wave)  # [frames, 80], frame i at i * hop
+    loud = logmel.max(1) > logmel.max() - 6  # within e^6 of the peak
+    peak = logmel.argmax(1)
+    onsets = []
+    for pitch in PITCHES:
+        on = loud & (np.abs(peak - mel_bin(pitch)) <= 1)
+        starts = np.flatnonzero(on & ~np.r_[False, on[:-1]])
+        # a window of n_fft samples starting at frame i ends at
+        # (i * hop + n_fft) / sr; the burst (a Hann window) is loud from
+        # about a quarter of its length on.
+        times = (starts * extractor.hop_length + extractor.n_fft) / \
+            extractor.sample_rate - 0.025
+        onsets.append(np.round(times * FPS).astype(int).tolist())
+    return onsets
+
+
+def test_world_sound_follows_flashes(tmp_path):
+    rng = np.random.RandomState(7)
+    events = sample_events(rng, 3.0, rate=1.0)
+    assert sum(len(e) for e in events) >= 4
+    world = render_world(events, 3.0, rng)
+    path = write_world_video(str(tmp_path / 'world.mp4'), world)
+
+    frames = decode_frames(path)
+    assert frames.shape == (48, SIZE, SIZE, 3)
+    # flashes seen in the decoded picture = the world's event frames
+    seen = measured_flashes(frames)
+    assert seen == [e.tolist() for e in world['event_frames']]
+    # ... and each colour's tone bursts start at those frames (+-1 frame)
+    heard = tone_onsets(path)
+    for k in range(len(COLOURS)):
+        expected = world['event_frames'][k].tolist()
+        assert len(heard[k]) == len(expected), (k, heard[k], expected)
+        assert np.abs(np.asarray(heard[k]) - expected).max(initial=0) <= 1
+
+
+def test_world_motion_has_no_walls_and_no_hint():
+    """Objects move at constant velocity through the wrap-around edges:
+    flashes leave the motion alone; ``event='reverse'`` turns an object
+    around exactly at its event frames."""
+    events = [np.asarray([5, 30]), np.asarray([12]), np.zeros(0, int),
+              np.asarray([40])]
+    flash = render_world(events, 4.0, np.random.RandomState(0))
+    step = np.diff(flash['positions'], axis=0)
+    step = (step + SIZE / 2) % SIZE - SIZE / 2
+    assert np.all(np.abs(step) >= 1.5) and np.all(
+        np.sign(step) == np.sign(step[:1]))
+    assert find_reversals(flash['positions']) == [[], [], [], []]
+    turn = render_world(events, 4.0, np.random.RandomState(0),
+                        event='reverse')
+    assert find_reversals(turn['positions']) == [e.tolist() for e in events]
+    assert not (turn['frames'] == 255).all(-1).any()  # no white: no flash
+
+
+def test_clock_events_carry_identity_only():
+    """With a clock, every video has one event per tick at the same frames;
+    only which object owns a tick is random."""
+    a = sample_events(np.random.RandomState(1), 4.0, clock=0.25)
+    b = sample_events(np.random.RandomState(2), 4.0, clock=0.25)
+    ticks = list(range(2, 62, 4))
+    for events in (a, b):
+        assert sorted(np.concatenate(events).tolist()) == ticks
+    assert [e.tolist() for e in a] != [e.tolist() for e in b]
+
+
+def test_make_selfsup_world_probe_labels(tmp_path, monkeypatch):
+    out = tmp_path / 'selfsup'
+    monkeypatch.setattr(sys, 'argv', [
+        'make_selfsup_world.py', '--out', str(out), '--num-pretrain', '2',
+        '--num-avs-val', '1', '--num-avs-test', '1', '--num-probe-train',
+        '4', '--num-probe-val', '1', '--num-probe-test', '4', '--workers',
+        '1'
+    ])
+    runpy.run_path(osp.join(ROOT, 'tools', 'make_selfsup_world.py'),
+                   run_name='__main__')
+    assert (out / 'label_map.txt').read_text().split() == [
+        'red', 'green', 'blue', 'yellow']
+    assert (out / 'pretrain_list.txt').read_text().split() == [
+        'pretrain_00000.mp4', 'pretrain_00001.mp4']
+    rows = [line.split() for line in
+            (out / 'probe_test_list.txt').read_text().splitlines()]
+    assert sorted(int(label) for _, label in rows) == [0, 1, 2, 3]
+    for name, label in rows:
+        path = str(out / 'probe_test' / name)
+        # exactly one object flashes in the decoded clip: the label's
+        seen = measured_flashes(decode_frames(path))
+        assert [len(s) for s in seen] == [
+            int(k == int(label)) for k in range(4)], (name, seen)
+        # and the only tone is the label's pitch, at that frame (+-1)
+        heard = tone_onsets(path)
+        assert [len(h) for h in heard] == [int(k == int(label))
+                                           for k in range(4)]
+        assert abs(heard[int(label)][0] - seen[int(label)][0]) <= 1

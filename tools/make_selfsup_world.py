@@ -1,0 +1,115 @@
+"""Write the synthesized audiovisual world of the self-supervised demo
+(``tools/selfsup_demo.sh``; the world: ``mmaction_avslowfast/utils/
+synthetic_world.py``).
+
+Layout under ``--out`` (default ``data/selfsup``)::
+
+    pretrain/*.mp4      + pretrain_list.txt   unlabelled AVS pre-training
+    avs_val/*.mp4       + avs_val_list.txt    held-out AVS validation
+    avs_test/*.mp4      + avs_test_list.txt   held-out AVS test
+    probe_train/*.mp4   + probe_train_list.txt  labelled (`path label`)
+    probe_val/*.mp4     + probe_val_list.txt
+    probe_test/*.mp4    + probe_test_list.txt
+    label_map.txt       colour names (probe classes)
+    events.json         event (flash + beep) frames per object of every video
+
+AVS videos: every object flashes and beeps at random times (``--rate`` per
+second per object; with ``--clock C``: one event every C s at the same
+times in every video, each by a random object). Probe clips (``--probe-duration`` s): exactly one object
+flashes, once (between 0.3 and 0.7 s); label = its colour index. List paths
+are relative to the split folder.
+Every split has its own seed, so the splits never share a video.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+from multiprocessing import Pool
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaction_avslowfast.utils.synthetic_world import (  # noqa: E402
+    COLOUR_NAMES, render_world, sample_events, single_event,
+    write_world_video)
+
+SPLIT_SEEDS = dict(pretrain=1, avs_val=2, avs_test=3, probe_train=4,
+                   probe_val=5, probe_test=6)
+
+
+def _make_one(job):
+    split, index, out, args = job
+    rng = np.random.RandomState(SPLIT_SEEDS[split] * 1_000_003 + index)
+    if split.startswith('probe'):
+        label = index % len(COLOUR_NAMES)
+        duration = args['probe_duration']
+        events = single_event(rng, label, duration=duration)
+    else:
+        label = None
+        duration = args['avs_duration'] if split != 'pretrain' else \
+            args['pretrain_duration']
+        events = sample_events(rng, duration, rate=args['rate'],
+                               clock=args['clock'])
+    world = render_world(events, duration, rng)
+    name = f'{split}_{index:05d}.mp4'
+    write_world_video(osp.join(out, split, name), world)
+    return split, name, label, [e.tolist() for e in events]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', default='data/selfsup')
+    parser.add_argument('--num-pretrain', type=int, default=480)
+    parser.add_argument('--num-avs-val', type=int, default=64)
+    parser.add_argument('--num-avs-test', type=int, default=160)
+    parser.add_argument('--num-probe-train', type=int, default=320)
+    parser.add_argument('--num-probe-val', type=int, default=80)
+    parser.add_argument('--num-probe-test', type=int, default=240)
+    parser.add_argument('--pretrain-duration', type=float, default=4.0)
+    parser.add_argument('--avs-duration', type=float, default=3.0)
+    parser.add_argument('--probe-duration', type=float, default=1.0)
+    parser.add_argument('--rate', type=float, default=0.8,
+                        help='events per second per object (AVS videos)')
+    parser.add_argument('--clock', type=float, default=0.0,
+                        help='AVS videos: one event every CLOCK s (same '
+                        'times in every video, random object); 0 '
+                        '(default): random times (--rate)')
+    parser.add_argument('--workers', type=int, default=2)
+    args = parser.parse_args()
+    t0 = time.time()
+    counts = dict(pretrain=args.num_pretrain, avs_val=args.num_avs_val,
+                  avs_test=args.num_avs_test,
+                  probe_train=args.num_probe_train,
+                  probe_val=args.num_probe_val,
+                  probe_test=args.num_probe_test)
+    params = dict(probe_duration=args.probe_duration,
+                  avs_duration=args.avs_duration,
+                  pretrain_duration=args.pretrain_duration, rate=args.rate,
+                  clock=args.clock or None)
+    jobs = [(split, i, args.out, params) for split, n in counts.items()
+            for i in range(n)]
+    os.makedirs(args.out, exist_ok=True)
+    with Pool(max(1, args.workers)) as pool:
+        results = pool.map(_make_one, jobs, chunksize=16)
+    meta = {}
+    for split in counts:
+        rows = [r for r in results if r[0] == split]
+        with open(osp.join(args.out, f'{split}_list.txt'), 'w') as f:
+            for _, name, label, _ in rows:
+                f.write(name if label is None else f'{name} {label}')
+                f.write('\n')
+        meta[split] = {name: dict(label=label, event_frames=ev)
+                       for _, name, label, ev in rows}
+    with open(osp.join(args.out, 'label_map.txt'), 'w') as f:
+        f.write('\n'.join(COLOUR_NAMES) + '\n')
+    with open(osp.join(args.out, 'events.json'), 'w') as f:
+        json.dump(dict(fps=16, params=params, splits=meta), f)
+    print(f'[make_selfsup_world] {len(jobs)} videos '
+          f'({", ".join(f"{k} {v}" for k, v in counts.items())}) -> '
+          f'{args.out} in {time.time() - t0:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
