@@ -327,16 +327,20 @@ def profile(args, av, sf, device):
     a dropped and a fused step next to one SlowFast step."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
     from torch.profiler import record_function
-    parts = dict(audio_pathway=av.backbone.audio_path,
-                 a2fs_laterals=av.backbone.audio_laterals,
-                 avs_heads=av.backbone.avs_heads,
-                 slow_pathway_res=av.backbone.slow_path,
-                 fast_pathway_res=av.backbone.fast_path,
-                 head=av.cls_head)
-    if hasattr(av.backbone, 'avs_fast_lateral_res5'):
-        parts['avs_res5_fs_lateral'] = av.backbone.avs_fast_lateral_res5
+    bb = av.backbone
+    parts = [('audio_pathway', bb.audio_path), ('head', av.cls_head)]
+    parts += [(f'slow_{n}', getattr(bb.slow_path, n))
+              for n in ['conv1'] + list(bb.slow_path.res_layers)]
+    parts += [(f'fast_{n}', getattr(bb.fast_path, n))
+              for n in ['conv1'] + list(bb.fast_path.res_layers)]
+    parts += [(f'fs_lateral_{n}', getattr(bb.slow_path, n))
+              for n in bb.slow_path.lateral_connections]
+    parts += [(f'a2fs_lateral_{n}', m) for n, m in bb.audio_laterals.items()]
+    parts += [(f'avs_head_{n}', m) for n, m in bb.avs_heads.items()]
+    if hasattr(bb, 'avs_fast_lateral_res5'):
+        parts.append(('avs_res5_fs_lateral', bb.avs_fast_lateral_res5))
     handles, open_ranges = [], {}
-    for name, module in parts.items():
+    for name, module in parts:
         def pre(mod, args_, name=name):
             open_ranges.setdefault(name, []).append(
                 record_function(f'## {name}').__enter__())
