@@ -28,12 +28,11 @@ import csv
 import math
 import os
 import os.path as osp
-from fractions import Fraction
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .synthetic_media import tone_waveform
+from .synthetic_media import tone_waveform, write_frames_with_audio
 
 # Official column order of EPIC_100_{train,validation}.csv.
 EPIC_COLUMNS = ('narration_id', 'participant_id', 'video_id',
@@ -93,46 +92,13 @@ def _write_video(path: str, duration: float, fps: float,
                  audio_start: float) -> None:
     """H.264 + AAC mp4 with given per-frame colours and a tone schedule in
     video time; the audio stream starts ``audio_start`` s after the first
-    frame (the picture of :func:`write_av_video` cannot vary by segment,
-    its muxing is the model for this one)."""
-    import av
-    rate = Fraction(fps).limit_denominator(1001)
-    container = av.open(path, mode='w', format='mp4')
-    vstream = container.add_stream('libx264', rate=rate)
-    vstream.width, vstream.height = size
-    vstream.pix_fmt = 'yuv420p'
-    vstream.options = {'crf': '18', 'preset': 'ultrafast'}
-    astream = container.add_stream('aac', rate=sample_rate)
-    astream.layout = 'mono'
+    frame."""
     # Tone schedule in audio-track time: video time minus audio_start.
     schedule = [(max(t - audio_start, 0.0), f) for t, f in tones]
     wave = tone_waveform(duration - audio_start, sample_rate, schedule)
-    chunks = [(start, wave[start:start + 1024])
-              for start in range(0, len(wave), 1024)]
-    shift = int(round(audio_start * sample_rate))
-
-    def mux_audio_until(t_limit):
-        while chunks and (chunks[0][0] + shift) / sample_rate <= t_limit:
-            start, chunk = chunks.pop(0)
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(chunk[None], np.float32), format='fltp',
-                layout='mono')
-            frame.sample_rate = sample_rate
-            frame.pts = start + shift
-            frame.time_base = Fraction(1, sample_rate)
-            container.mux(astream.encode(frame))
-
-    for i, color in enumerate(frame_colors):
-        mux_audio_until(i / float(rate))
-        vframe = av.VideoFrame.from_ndarray(_frame(i, color, size),
-                                            format='rgb24')
-        vframe.pts = i
-        vframe.time_base = 1 / rate
-        container.mux(vstream.encode(vframe))
-    mux_audio_until(float('inf'))
-    container.mux(astream.encode(None))
-    container.mux(vstream.encode(None))
-    container.close()
+    frames = (_frame(i, color, size) for i, color in enumerate(frame_colors))
+    write_frames_with_audio(path, frames, wave, fps, sample_rate,
+                            audio_start=audio_start)
 
 
 def write_epic_fixture(root: str,

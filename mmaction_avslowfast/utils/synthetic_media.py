@@ -285,6 +285,60 @@ def write_av_video(path: str,
         audio_codec=audio_codec if with_audio else None)
 
 
+def write_frames_with_audio(path: str, frames, wave: np.ndarray, fps: float,
+                            sample_rate: int, audio_start: float = 0.0,
+                            crf: int = 18) -> str:
+    """Mux given RGB frames and a mono waveform into an H.264 + AAC mp4.
+
+    For fixtures whose picture varies in ways :func:`write_av_video`'s
+    gradient cannot (per segment, per object). Audio is interleaved with
+    the frames in time order and starts ``audio_start`` s after the first
+    frame (a late audio track). Parent folders are created.
+
+    Args:
+        frames: Iterable of ``[H, W, 3]`` uint8 images, shown at ``fps``.
+        wave (np.ndarray): ``[samples]`` float32 audio at ``sample_rate``.
+    """
+    import av
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    rate = Fraction(fps).limit_denominator(1001)
+    shift = int(round(audio_start * sample_rate))
+    chunks = list(range(0, len(wave), _AAC_FRAME_SIZE))
+    with av.open(path, mode='w', format='mp4') as container:
+        vstream = container.add_stream('libx264', rate=rate)
+        vstream.pix_fmt = 'yuv420p'
+        vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
+        astream = container.add_stream('aac', rate=sample_rate)
+        astream.layout = 'mono'
+
+        def mux_audio_until(t_limit: float) -> None:
+            while chunks and (chunks[0] + shift) / sample_rate <= t_limit:
+                start = chunks.pop(0)
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(
+                        wave[None, start:start + _AAC_FRAME_SIZE],
+                        dtype=np.float32),
+                    format='fltp', layout='mono')
+                frame.sample_rate = sample_rate
+                frame.pts = start + shift
+                frame.time_base = Fraction(1, sample_rate)
+                container.mux(astream.encode(frame))
+
+        for i, image in enumerate(frames):
+            if i == 0:
+                vstream.height, vstream.width = image.shape[:2]
+            mux_audio_until(i / float(rate))
+            vframe = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(image), format='rgb24')
+            vframe.pts = i
+            vframe.time_base = 1 / rate
+            container.mux(vstream.encode(vframe))
+        mux_audio_until(float('inf'))
+        container.mux(astream.encode(None))
+        container.mux(vstream.encode(None))
+    return path
+
+
 def truncate_file(src: str, dst: str, keep_fraction: float = 0.3) -> str:
     """Copy the first ``keep_fraction`` of ``src``'s bytes to ``dst``.
 

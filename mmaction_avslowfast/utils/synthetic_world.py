@@ -30,12 +30,11 @@ Everything is deterministic from a seed. Example::
     write_world_video('world.mp4', world)
     # world['event_frames'][k]: frames where object k flashes (and beeps)
 """
-import os
-import os.path as osp
-from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .synthetic_media import write_frames_with_audio
 
 #: Object colours (RGB) and their names (the probe's class names).
 COLOURS = ((230, 40, 40), (40, 200, 40), (50, 90, 255), (240, 220, 30))
@@ -45,7 +44,6 @@ COLOUR_NAMES = ('red', 'green', 'blue', 'yellow')
 PITCHES = (300.0, 900.0, 2200.0, 5000.0)
 BACKGROUND = 40  # grey level of the background
 FLASH_COLOUR = (255, 255, 255)  # an object's colour while it flashes
-_AAC_FRAME_SIZE = 1024
 
 
 def sample_events(rng: np.random.RandomState,
@@ -252,43 +250,9 @@ def render_world(event_frames: Sequence[np.ndarray],
 def write_world_video(path: str, world: Dict, crf: int = 18) -> str:
     """Write ``world`` (:func:`render_world`) as an mp4 (H.264 + mono AAC,
     audio and video both starting at 0). Parent folders are created."""
-    import av
-
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    rate = Fraction(world['fps']).limit_denominator(1001)
-    sample_rate = int(world['sample_rate'])
-    frames, wave = world['frames'], world['wave']
-    with av.open(path, mode='w', format='mp4') as container:
-        vstream = container.add_stream('libx264', rate=rate)
-        vstream.height, vstream.width = frames.shape[1:3]
-        vstream.pix_fmt = 'yuv420p'
-        vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
-        astream = container.add_stream('aac', rate=sample_rate)
-        astream.layout = 'mono'
-        chunks = list(range(0, len(wave), _AAC_FRAME_SIZE))
-
-        def mux_audio_until(t_limit: float) -> None:
-            while chunks and chunks[0] / sample_rate <= t_limit:
-                start = chunks.pop(0)
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(
-                        wave[None, start:start + _AAC_FRAME_SIZE]),
-                    format='fltp', layout='mono')
-                frame.sample_rate = sample_rate
-                frame.pts = start
-                frame.time_base = Fraction(1, sample_rate)
-                container.mux(astream.encode(frame))
-
-        for i, image in enumerate(frames):
-            mux_audio_until(i / float(rate))
-            vframe = av.VideoFrame.from_ndarray(image, format='rgb24')
-            vframe.pts = i
-            vframe.time_base = 1 / rate
-            container.mux(vstream.encode(vframe))
-        mux_audio_until(float('inf'))
-        container.mux(astream.encode(None))
-        container.mux(vstream.encode(None))
-    return path
+    return write_frames_with_audio(path, world['frames'], world['wave'],
+                                   world['fps'], int(world['sample_rate']),
+                                   crf=crf)
 
 
 def find_reversals(positions: np.ndarray, size: int = 64) -> List[List[int]]:
