@@ -3,9 +3,9 @@
 # small AVSlowFast, BN statistics recomputed on the probe's training data,
 # one linear layer on the pooled Slow + Fast features, VISUAL-ONLY: the audio
 # is blanked) on the world's probe clips. Each clip lasts 1 s (16 frames at
-# 16 fps, the pre-training's clip); in it exactly one of the 4 objects
-# reverses its direction once; label = that object's colour
-# (data/selfsup/label_map.txt: red, green, blue, yellow; chance 25 %).
+# 16 fps, the pre-training's clip); in it one of the 4 objects (drawn at
+# random) flashes once; label = WHEN: the quarter of the clip that holds the
+# flash (data/selfsup/label_map.txt: 0.00-0.25s ... 0.75-1.00s; chance 25 %).
 #
 #   # pre-trained backbone (configs/avslowfast_demo_avs_world_pretrain.py):
 #   mim train mmaction configs/avslowfast_demo_avs_world_linear.py --gpus 0 \

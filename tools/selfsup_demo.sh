@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Self-supervised AVS demo (issue 12): set up .venv (idempotent), synthesize a world in which
 # sound and picture are causally linked in time (tools/make_selfsup_world.py -> data/selfsup:
-# 4 coloured objects moving in their own lanes; whenever one flashes white (2 frames) it beeps
-# in its colour's pitch), pre-train the small CPU AVSlowFast with AVS only (no labels) with
+# 4 coloured objects moving in their own lanes; whenever one flashes white (4 frames = 0.25 s)
+# it beeps in its colour's pitch), pre-train the small CPU AVSlowFast with AVS only (no labels) with
 # `mim train`, test its audiovisual synchronisation on held-out videos with `mim test`
 # (avs/sync_acc_easy / _hard / avs/sync_acc), then train the same visual-only linear probe
 # (frozen backbone, BN statistics recomputed on the probe's training data, same budget) on
 # the pre-trained backbone and on a randomly initialised one, test both, and print the table
 # (tools/selfsup_report.py) and the wall time.
 #
-# The probe sees the frames of 1 s clips (16 frames, 32x32) in which exactly one object
-# flashes once; its label is that object's colour (4 classes, chance 25 %).
+# The probe sees the frames of 1 s clips (16 frames, 32x32) in which one object flashes once;
+# its label is when: the quarter of the clip that holds the flash (4 classes, chance 25 %).
 #
-# Runs on CPU (2 cores: about 15 min). OMP_NUM_THREADS=1 (default here): the trainer's
+# Runs on CPU (2 cores: about 11 min idle, up to 15 min loaded). OMP_NUM_THREADS=1 (default here): the trainer's
 # compute then runs beside the 2 data-loading workers instead of fighting them for the
 # cores (2 threads + 2 workers on 2 cores measured 3-6x slower per batch).
 set -euo pipefail

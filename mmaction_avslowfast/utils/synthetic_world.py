@@ -7,7 +7,7 @@ visible, each in its own horizontal lane (the lane order is random per
 video), moving at a constant speed. The picture wraps around horizontally (an
 object leaving on the right re-enters on the left), so there are no walls.
 At random *event* times an object **flashes**: it is drawn white
-(:data:`FLASH_COLOUR`) for ``flash_frames`` frames (default 2 = 1/8 s) and
+(:data:`FLASH_COLOUR`) for ``flash_frames`` frames (default 4 = 1/4 s) and
 then shows its colour again (``event='reverse'``: it reverses its direction
 instead).
 
@@ -15,10 +15,12 @@ Sound: every event emits a short tone burst whose pitch belongs to the
 object's colour (:data:`PITCHES`, well apart in mel, below 8 kHz); between
 bursts there is silence.
 
-While an object flashes its colour is not visible: telling *which colour*
-flashed takes matching the white blob with the object seen at the same place
-in the frames around it, which the AVS pre-training has to learn (the tone's
-pitch names the colour).
+Probe clips (:func:`probe_event`): one flash (and its beep) at a random time
+of a 1 s clip; the label is *when*: the quarter of the clip that holds it.
+AVS pre-training has to learn where flashes fall in a clip (its negatives
+differ from the aligned audio in when the beeps are); a randomly initialised
+network pools its features over time and cannot tell (see the README's
+self-supervised demo for the measurements).
 
 Everything is deterministic from a seed. Example::
 
@@ -90,22 +92,44 @@ def sample_events(rng: np.random.RandomState,
     return out
 
 
-def single_event(rng: np.random.RandomState,
-                 label: int,
-                 duration: float = 1.0,
-                 fps: float = 16.0,
-                 num_objects: int = 4,
-                 window: Tuple[float, float] = (0.3, 0.7)
-                 ) -> List[np.ndarray]:
-    """Events of a probe clip: only object ``label`` has an event, once, at a
-    random frame with time in ``window`` (fractions of ``duration``)."""
-    if not 0 <= label < num_objects:
-        raise ValueError(f'label {label} not in [0, {num_objects})')
+def probe_event(rng: np.random.RandomState,
+                label: int,
+                num_bins: int = 4,
+                duration: float = 1.0,
+                fps: float = 16.0,
+                num_objects: int = 4,
+                flash_frames: int = 4) -> List[np.ndarray]:
+    """Events of a probe clip: one object (drawn at random) has one event,
+    in the ``label``-th of ``num_bins`` equal parts of the clip.
+
+    The event frame is uniform over the part's frames, kept early enough
+    that the whole flash (``flash_frames``) fits in the clip.
+
+    Returns:
+        list[np.ndarray]: per object, its event frames (one object has one,
+        the others none).
+    """
+    if not 0 <= label < num_bins:
+        raise ValueError(f'label {label} not in [0, {num_bins})')
     num_frames = int(round(duration * fps))
-    frame = rng.randint(int(round(window[0] * num_frames)),
-                        int(round(window[1] * num_frames)) + 1)
-    return [np.asarray([frame] if k == label else [], dtype=np.int64)
+    lo = label * num_frames // num_bins
+    hi = min((label + 1) * num_frames // num_bins,
+             num_frames - flash_frames + 1)
+    if hi <= lo:
+        raise ValueError(f'part {label} of {num_bins} of a {num_frames}-'
+                         f'frame clip cannot hold a {flash_frames}-frame '
+                         'flash')
+    frame = rng.randint(lo, hi)
+    owner = rng.randint(num_objects)
+    return [np.asarray([frame] if k == owner else [], dtype=np.int64)
             for k in range(num_objects)]
+
+
+def probe_label_names(num_bins: int = 4, duration: float = 1.0) -> List[str]:
+    """Class names of :func:`probe_event`'s labels: the time span of each
+    part of the clip, e.g. ``'0.25-0.50s'``."""
+    edges = np.linspace(0, duration, num_bins + 1)
+    return [f'{a:.2f}-{b:.2f}s' for a, b in zip(edges[:-1], edges[1:])]
 
 
 def object_positions(event_frames: Sequence[np.ndarray], num_frames: int,
@@ -154,12 +178,12 @@ def render_world(event_frames: Sequence[np.ndarray],
                  amplitude: float = 0.3,
                  shape: str = 'square',
                  event: str = 'flash',
-                 flash_frames: int = 2) -> Dict:
+                 flash_frames: int = 4) -> Dict:
     """Frames and sound of one video of the world.
 
     Args:
         event_frames (list[np.ndarray]): Per object, its event frames
-            (see :func:`sample_events` / :func:`single_event`).
+            (see :func:`sample_events` / :func:`probe_event`).
         duration (float): Seconds.
         rng (np.random.RandomState): Draws lanes, starts, speeds and
             initial directions.
@@ -176,7 +200,7 @@ def render_world(event_frames: Sequence[np.ndarray],
             frames from the event frame on, and keeps moving at constant
             velocity; ``'reverse'``: it reverses its direction (the event
             frame is its turning point).
-        flash_frames (int): Frames of a flash. Default: 2.
+        flash_frames (int): Frames of a flash. Default: 4.
 
     Returns:
         dict: ``frames`` uint8 ``[T, size, size, 3]``, ``wave`` float32

@@ -11,8 +11,8 @@ import pytest
 from mmaction_avslowfast.audio import LogMelExtractor, decode_audio
 from mmaction_avslowfast.utils.synthetic_media import mel_bin
 from mmaction_avslowfast.utils.synthetic_world import (
-    COLOURS, PITCHES, find_reversals, render_world, sample_events,
-    write_world_video)
+    COLOURS, PITCHES, find_reversals, probe_event, probe_label_names,
+    render_world, sample_events, write_world_video)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FPS, SIZE = 16, 64
@@ -121,31 +121,58 @@ def test_clock_events_carry_identity_only():
     assert [e.tolist() for e in a] != [e.tolist() for e in b]
 
 
+def test_probe_event_parts():
+    """A probe clip's one event lies in its label's part of the clip, with
+    the whole flash inside the clip; every object and every frame of a
+    part can be drawn."""
+    owners, frames = [set() for _ in range(4)], [set() for _ in range(4)]
+    for seed in range(400):
+        label = seed % 4
+        events = probe_event(np.random.RandomState(seed), label,
+                             flash_frames=2)
+        owner = [k for k, e in enumerate(events) if len(e)]
+        assert len(owner) == 1 and len(events[owner[0]]) == 1
+        owners[label].add(owner[0])
+        frames[label].add(int(events[owner[0]][0]))
+    assert owners == [set(range(4))] * 4
+    assert frames == [{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11},
+                      {12, 13, 14}]
+    assert probe_label_names() == ['0.00-0.25s', '0.25-0.50s',
+                                   '0.50-0.75s', '0.75-1.00s']
+    with pytest.raises(ValueError, match='not in'):
+        probe_event(np.random.RandomState(0), 4)
+    with pytest.raises(ValueError, match='cannot hold'):
+        probe_event(np.random.RandomState(0), 7, num_bins=8,
+                    flash_frames=3)
+
+
 def test_make_selfsup_world_probe_labels(tmp_path, monkeypatch):
     out = tmp_path / 'selfsup'
     monkeypatch.setattr(sys, 'argv', [
         'make_selfsup_world.py', '--out', str(out), '--num-pretrain', '2',
         '--num-avs-val', '1', '--num-avs-test', '1', '--num-probe-train',
-        '4', '--num-probe-val', '1', '--num-probe-test', '4', '--workers',
+        '4', '--num-probe-val', '1', '--num-probe-test', '8', '--workers',
         '1'
     ])
     runpy.run_path(osp.join(ROOT, 'tools', 'make_selfsup_world.py'),
                    run_name='__main__')
     assert (out / 'label_map.txt').read_text().split() == [
-        'red', 'green', 'blue', 'yellow']
+        '0.00-0.25s', '0.25-0.50s', '0.50-0.75s', '0.75-1.00s']
     assert (out / 'pretrain_list.txt').read_text().split() == [
         'pretrain_00000.mp4', 'pretrain_00001.mp4']
     rows = [line.split() for line in
             (out / 'probe_test_list.txt').read_text().splitlines()]
-    assert sorted(int(label) for _, label in rows) == [0, 1, 2, 3]
+    assert sorted(int(label) for _, label in rows) == [0, 0, 1, 1, 2, 2, 3, 3]
     for name, label in rows:
         path = str(out / 'probe_test' / name)
-        # exactly one object flashes in the decoded clip: the label's
-        seen = measured_flashes(decode_frames(path))
-        assert [len(s) for s in seen] == [
-            int(k == int(label)) for k in range(4)], (name, seen)
-        # and the only tone is the label's pitch, at that frame (+-1)
+        frames = decode_frames(path)
+        assert len(frames) == FPS  # 1 s
+        # exactly one object flashes, once, in the label's quarter
+        seen = measured_flashes(frames)
+        assert sorted(len(s) for s in seen) == [0, 0, 0, 1], (name, seen)
+        owner = next(k for k, s in enumerate(seen) if s)
+        assert seen[owner][0] // 4 == int(label), (name, label, seen)
+        # and the only tone is the flashing object's pitch, at that frame
         heard = tone_onsets(path)
-        assert [len(h) for h in heard] == [int(k == int(label))
-                                           for k in range(4)]
-        assert abs(heard[int(label)][0] - seen[int(label)][0]) <= 1
+        assert [len(h) for h in heard] == [int(k == owner) for k in range(4)]
+        assert abs(heard[owner][0] - seen[owner][0]) <= 1
