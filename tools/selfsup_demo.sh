@@ -12,7 +12,7 @@
 # The probe sees the frames of 1 s clips (16 frames, 32x32) in which one object flashes once;
 # its label is when: the quarter of the clip that holds the flash (4 classes, chance 25 %).
 #
-# Runs on CPU (2 cores: about 11 min idle, up to 15 min loaded). OMP_NUM_THREADS=1 (default here): the trainer's
+# Runs on CPU (2 cores: about 10 min idle after the .venv set-up). OMP_NUM_THREADS=1 (default here): the trainer's
 # compute then runs beside the 2 data-loading workers instead of fighting them for the
 # cores (2 threads + 2 workers on 2 cores measured 3-6x slower per batch).
 set -euo pipefail
