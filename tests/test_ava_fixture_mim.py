@@ -5,15 +5,11 @@ import importlib.util
 import os
 import os.path as osp
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
+from mim_helpers import REPO, call_mim_ok, find_mim
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MIM = shutil.which('mim', path=osp.dirname(sys.executable)) or \
-    shutil.which('mim')
+MIM = find_mim()
 
 
 def _make_fixture(out_dir):
@@ -24,32 +20,20 @@ def _make_fixture(out_dir):
     return module.make_ava_fixture(out_dir)
 
 
-def _mim(args, cwd):
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
-        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
-        OMP_NUM_THREADS='1',
-        CUDA_VISIBLE_DEVICES='')
-    proc = subprocess.run([MIM] + args, cwd=cwd, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
-
-
 @pytest.mark.skipif(MIM is None, reason='openmim is not installed')
 def test_mim_train_and_test_on_fixture(tmp_path):
     paths = _make_fixture(str(tmp_path / 'ava'))
     work_dir = str(tmp_path / 'work')
-    train_log = _mim(['train', 'mmaction', paths['config'], '--work-dir',
-                      work_dir], cwd=str(tmp_path))
+    train_log = call_mim_ok(
+        ['train', 'mmaction', paths['config'], '--work-dir', work_dir],
+        cwd=str(tmp_path))
     assert 'loss_action_cls' in train_log
     assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
 
-    test_log = _mim(['test', 'mmaction', paths['config'], '--checkpoint',
-                     osp.join(work_dir, 'epoch_2.pth'), '--work-dir',
-                     work_dir], cwd=str(tmp_path))
+    test_log = call_mim_ok(
+        ['test', 'mmaction', paths['config'], '--checkpoint',
+         osp.join(work_dir, 'epoch_2.pth'), '--work-dir', work_dir],
+        cwd=str(tmp_path))
     found = re.search(r'Epoch\(test\).*mAP/overall: ([0-9.]+)', test_log)
     assert found, test_log[-4000:]
     assert 0.0 < float(found.group(1)) <= 1.0

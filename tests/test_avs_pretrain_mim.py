@@ -4,11 +4,9 @@ pre-training config on a tiny synthetic demo data set; the test prints every
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
-from test_demo_train_resume import REPO, find_mim, make_data
+from mim_helpers import REPO, find_mim, make_data, mim_on_demo_data
 
 CONFIG = 'configs/avslowfast_demo_avs_pretrain.py'
 KEYS = ('avs/sync_acc', 'avs/sync_acc_hard', 'avs/sync_acc_easy',
@@ -16,22 +14,8 @@ KEYS = ('avs/sync_acc', 'avs/sync_acc_hard', 'avs/sync_acc_easy',
 
 
 def run_mim(verb, data, work_dir, *options, extra=()):
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    split = 'val' if verb == 'train' else 'test'
-    options = [  # the val split serves as test split too (6 videos)
-        f'{split}_dataloader.dataset.ann_file={data}/val_list_videos.txt',
-        f'{split}_dataloader.dataset.data_prefix.video={data}/videos_val',
-        f'{split}_dataloader.num_workers=1',
-        f'{split}_dataloader.batch_size=4', *options
-    ]
-    cmd = [find_mim(), verb, 'mmaction', CONFIG, '--gpus', '0',
-           '--work-dir', str(work_dir), *extra, '--cfg-options', *options]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    return proc.returncode, proc.stdout + proc.stderr
+    return mim_on_demo_data(CONFIG, verb, data, work_dir, *options,
+                            extra=extra, eval_batch_size=4)
 
 
 @pytest.mark.skipif(find_mim() is None, reason='openmim is not installed')

@@ -5,25 +5,21 @@ fixture, with only ann_file / data_prefix.video overridden, printing every
 metric."""
 import mmaction_avslowfast  # noqa: F401, isort: skip
 
-import os
 import os.path as osp
 import pickle
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from test_demo_train_resume import find_mim
+from mim_helpers import REPO, call_mim_ok, find_mim
 
 from mmaction.registry import MODELS
 from mmaction_avslowfast.utils.synthetic_charades import \
     write_charades_fixture
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'avslowfast_r50_charades.py')
 SMALL = osp.join(REPO, 'tests', 'configs', 'charades_small.py')
 METRIC_KEYS = ('charades/mAP', 'charades/mmit_mAP', 'charades/num_samples',
@@ -69,18 +65,6 @@ def test_charades_config_recipe_loads_and_builds():
     assert scores.shape == (1, 157)
 
 
-def run_mim(args, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    proc = subprocess.run([find_mim()] + args, cwd=cwd, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
-
-
 def data_options(split, ann, videos):
     return [f'{split}_dataloader.dataset.ann_file={ann}',
             f'{split}_dataloader.dataset.data_prefix.video={videos}']
@@ -90,21 +74,23 @@ def data_options(split, ann, videos):
 def test_mim_train_and_test_on_the_charades_fixture(tmp_path):
     fx = write_charades_fixture(str(tmp_path / 'charades'))
     work = str(tmp_path / 'work')
-    log = run_mim(['train', 'mmaction', SMALL, '--gpus', '0', '--work-dir',
-                   work, '--cfg-options',
-                   *data_options('train', fx['train_csv'], fx['video_dir']),
-                   *data_options('val', fx['test_csv'], fx['video_dir'])],
-                  cwd=str(tmp_path))
+    log = call_mim_ok(
+        ['train', 'mmaction', SMALL, '--gpus', '0', '--work-dir', work,
+         '--cfg-options',
+         *data_options('train', fx['train_csv'], fx['video_dir']),
+         *data_options('val', fx['test_csv'], fx['video_dir'])],
+        cwd=str(tmp_path))
     assert re.search(r'Epoch\(train\).*loss_cls: [0-9.]+.*loss_avs_res5', log)
     assert re.search(r'Epoch\(val\).*charades/mAP: [0-9.]+', log)
     assert 'no CharadesClipLabel' not in log
 
     dump = str(tmp_path / 'test.pkl')
-    log = run_mim(['test', 'mmaction', SMALL, '--checkpoint',
-                   osp.join(work, 'epoch_2.pth'), '--work-dir', work,
-                   '--dump', dump, '--cfg-options',
-                   *data_options('test', fx['test_csv'], fx['video_dir'])],
-                  cwd=str(tmp_path))
+    log = call_mim_ok(
+        ['test', 'mmaction', SMALL, '--checkpoint',
+         osp.join(work, 'epoch_2.pth'), '--work-dir', work, '--dump', dump,
+         '--cfg-options',
+         *data_options('test', fx['test_csv'], fx['video_dir'])],
+        cwd=str(tmp_path))
     line = [ln for ln in log.splitlines() if 'Epoch(test)' in ln and
             'charades/mAP' in ln][-1]
     print('\n' + line)

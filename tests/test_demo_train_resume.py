@@ -1,32 +1,12 @@
 """Smoke test of ``mim train`` on the demo config plus ``--resume`` after a
 simulated kill: counters and optimizer state continue from the checkpoint."""
-import importlib.util
 import os
-import os.path as osp
-import shutil
-import subprocess
-import sys
 
 import pytest
+from mim_helpers import call_mim_ok, find_mim, make_data
 
 import mmaction_avslowfast  # noqa: F401  (safe checkpoint loading)
 from mmengine.runner.checkpoint import _load_checkpoint
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def find_mim():
-    candidate = osp.join(osp.dirname(sys.executable), 'mim')
-    return candidate if osp.exists(candidate) else shutil.which('mim')
-
-
-def make_data(out):
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_dataset', osp.join(REPO, 'tools', 'make_demo_dataset.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(['--out', str(out), '--train-per-class', '2',
-                 '--val-per-class', '1', '--test-per-class', '0'])
 
 
 def mim_train(data, work_dir, *extra):
@@ -41,17 +21,9 @@ def mim_train(data, work_dir, *extra):
         'val_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2',
         'default_hooks.checkpoint.max_keep_ckpts=3'
     ]
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    cmd = [find_mim(), 'train', 'mmaction', 'configs/avslowfast_demo.py',
-           '--gpus', '0', '--work-dir', str(work_dir), *extra,
-           '--cfg-options', *options]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return call_mim_ok(['train', 'mmaction', 'configs/avslowfast_demo.py',
+                        '--gpus', '0', '--work-dir', work_dir, *extra,
+                        '--cfg-options', *options])
 
 
 def adamw_steps(checkpoint):

@@ -1,18 +1,13 @@
 """Two-process CPU training (gloo) of the demo config through ``mim train
 --launcher pytorch``: both ranks must finish with identical weights."""
-import importlib.util
-import os
 import os.path as osp
-import shutil
 import socket
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+from mim_helpers import REPO, call_mim_ok, find_mim, make_data, mim_env
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 PROBE = '''
 import os.path as osp
@@ -60,32 +55,16 @@ class RankStateProbeHook(Hook):
 '''
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
 
-def find_mim():
-    candidate = osp.join(osp.dirname(sys.executable), 'mim')
-    return candidate if osp.exists(candidate) else shutil.which('mim')
-
-
 @pytest.mark.skipif(find_mim() is None, reason='openmim is not installed')
 def test_two_cpu_processes_end_with_identical_weights(tmp_path):
     data = tmp_path / 'data'
-    load_tool('make_demo_dataset').main([
-        '--out', str(data), '--train-per-class', '2', '--val-per-class', '1',
-        '--test-per-class', '0'
-    ])
+    make_data(data)
     # Two unreadable files: redrawn on whichever rank draws them, from a
     # dataloader worker process; the logged count is summed over the ranks.
     (data / 'videos_train' / 'zero.mp4').write_bytes(b'')
@@ -117,17 +96,9 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
             logger=dict(interval=1))
         '''))
     work_dir = tmp_path / 'work'
-    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, str(tmp_path),
-                    os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    cmd = [find_mim(), 'train', 'mmaction', str(config), '--gpus', '2',
-           '--launcher', 'pytorch', '--port', str(free_port()),
-           '--work-dir', str(work_dir)]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    call_mim_ok(['train', 'mmaction', config, '--gpus', '2', '--launcher',
+                 'pytorch', '--port', free_port(), '--work-dir', work_dir],
+                env=mim_env(tmp_path))
 
     ranks = [torch.load(str(work_dir / f'rank{r}.pth'), weights_only=True)
              for r in (0, 1)]

@@ -11,41 +11,22 @@ video, with ``on_unreadable='miss'``): the fixture's validation segments
 have colours and sounds never seen in training, so their scores would be
 all zero; the 5 training segments are partly learnt after 20 iterations,
 which makes the numbers informative."""
-import os
 import os.path as osp
 import pickle
 import re
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from mim_helpers import REPO, call_mim_ok, find_mim
 
 from mmaction_avslowfast.utils.synthetic_epic import write_epic_fixture
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'tests', 'configs', 'epic_small.py')
-MIM = shutil.which('mim', path=osp.dirname(sys.executable)) or \
-    shutil.which('mim')
+MIM = find_mim()
 EPIC_KEYS = [
     f'epic/{task}_{kind}' for task in ('verb', 'noun', 'action')
     for kind in ('top1', 'top5', 'mean_class_acc')
 ]
-
-
-def _mim(args, cwd):
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
-        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
-        OMP_NUM_THREADS='1',
-        CUDA_VISIBLE_DEVICES='')
-    proc = subprocess.run([MIM] + args, cwd=cwd, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
 
 
 def _metrics(log, tag):
@@ -99,7 +80,7 @@ def test_mim_train_and_test_report_every_epic_metric(tmp_path):
     fixture = write_epic_fixture(str(tmp_path / 'epic'), sample_rate=48000)
     videos = fixture['video_root']
     work_dir = str(tmp_path / 'work')
-    train_log = _mim([
+    train_log = call_mim_ok([
         'train', 'mmaction', CONFIG, '--gpus', '0', '--work-dir', work_dir,
         '--cfg-options',
         f'train_dataloader.dataset.ann_file={fixture["train_csv"]}',
@@ -125,7 +106,7 @@ def test_mim_train_and_test_report_every_epic_metric(tmp_path):
     with open(test_csv, 'w') as f:
         f.write('\n'.join(rows) + '\n')
     dump = str(tmp_path / 'test.pkl')
-    test_log = _mim([
+    test_log = call_mim_ok([
         'test', 'mmaction', CONFIG, '--gpus', '0', '--checkpoint',
         checkpoint, '--work-dir', work_dir, '--dump', dump, '--cfg-options',
         f'test_dataloader.dataset.ann_file={test_csv}',

@@ -2,17 +2,14 @@
 its backbone loaded from a saved checkpoint: the loading report is logged,
 the BN statistics are recomputed (and saved), the backbone's weights are
 unchanged by training while the head's are not."""
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from test_demo_train_resume import REPO, find_mim, make_data
+from mim_helpers import REPO, find_mim, make_data, mim_on_demo_data
 
 import mmaction_avslowfast  # noqa: F401
 from mmaction.registry import MODELS
@@ -22,22 +19,8 @@ CONFIG = 'configs/avslowfast_demo_avs_linear.py'
 
 
 def run_mim(verb, data, work_dir, *options, extra=()):
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    split = 'val' if verb == 'train' else 'test'
-    options = [  # the val split serves as test split too (6 videos)
-        f'{split}_dataloader.dataset.ann_file={data}/val_list_videos.txt',
-        f'{split}_dataloader.dataset.data_prefix.video={data}/videos_val',
-        f'{split}_dataloader.num_workers=1',
-        f'{split}_dataloader.batch_size=6', *options
-    ]
-    cmd = [find_mim(), verb, 'mmaction', CONFIG, '--gpus', '0',
-           '--work-dir', str(work_dir), *extra, '--cfg-options', *options]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    return proc.returncode, proc.stdout + proc.stderr
+    return mim_on_demo_data(CONFIG, verb, data, work_dir, *options,
+                            extra=extra, eval_batch_size=6)
 
 
 def save_pretrained(path):

@@ -5,12 +5,10 @@ import os
 import os.path as osp
 import pickle
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from test_demo_train_resume import REPO, find_mim, make_data
+from mim_helpers import call_mim, find_mim, make_data
 
 from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
                                                        write_av_video)
@@ -53,10 +51,6 @@ def mixed(tmp_path_factory):
 
 
 def run_mim(verb, root, work_dir, *options, extra=()):
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     split = 'val' if verb == 'train' else 'test'
     options = [
         f'{split}_dataloader.dataset.ann_file={root}/mixed_val.txt',
@@ -65,12 +59,9 @@ def run_mim(verb, root, work_dir, *options, extra=()):
         f'{split}_dataloader.batch_size=4',
         *options
     ]
-    cmd = [find_mim(), verb, 'mmaction', 'configs/avslowfast_demo.py',
-           '--gpus', '0', '--work-dir', str(work_dir), *extra,
-           '--cfg-options', *options]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=400)
-    return proc.returncode, proc.stdout + proc.stderr
+    return call_mim([verb, 'mmaction', 'configs/avslowfast_demo.py',
+                     '--gpus', '0', '--work-dir', work_dir, *extra,
+                     '--cfg-options', *options], timeout=400)
 
 
 def last_value(log, key, tag=''):

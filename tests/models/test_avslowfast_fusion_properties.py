@@ -11,79 +11,17 @@ not pin down:
 Observed with hooks on the modules of an unmodified backbone; expectations
 never go through the lateral module itself.
 """
-import copy
-
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-from torch.nn.modules.batchnorm import _BatchNorm
+# the small CPU backbone and its inputs, shared with the other backbone tests
+from test_avslowfast_backbone import build, inputs, randomise_norms, small
 
 import mmaction_avslowfast  # noqa: F401  (registers the backbone)
-from mmaction.registry import MODELS
 from mmaction_avslowfast.models.backbones import drop_pathway_draw
 
 torch.set_num_threads(1)
 
 AVS_STAGES = ('res3', 'res4', 'res5')
-
-
-def small(**kwargs):
-    """CPU variant (as in test_avslowfast_backbone.py): R18, Slow width 16,
-    16-frame clips, 2 Slow frames; A->FS at res3, res4; AVS at res3-res5."""
-    cfg = dict(
-        type='AVSlowFast',
-        resample_rate=8,
-        speed_ratio=8,
-        channel_ratio=8,
-        slow_pathway=dict(
-            type='resnet3d',
-            depth=18,
-            pretrained=None,
-            lateral=True,
-            lateral_norm=True,
-            base_channels=16,
-            conv1_kernel=(1, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(0, 0, 1, 1)),
-        fast_pathway=dict(
-            type='resnet3d',
-            depth=18,
-            pretrained=None,
-            lateral=False,
-            base_channels=2,
-            conv1_kernel=(5, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1),
-        audio_fusion_interm=16,
-        clip_len=16,
-        audio_frames=128)
-    cfg.update(kwargs)
-    return cfg
-
-
-def build(cfg):
-    init_default_scope('mmaction')
-    model = MODELS.build(copy.deepcopy(cfg))
-    model.init_weights()
-    return model
-
-
-def randomise_norms(model):
-    """Non-trivial BN affine/statistics (zero-init BNs would hide paths)."""
-    gen = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.data = 0.5 + torch.rand(m.weight.shape, generator=gen)
-            m.bias.data = 0.1 * torch.randn(m.bias.shape, generator=gen)
-            m.running_var.data = 0.5 + torch.rand(
-                m.running_var.shape, generator=gen)
-
-
-def inputs(n=2, t=16, size=32, channels=2, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, 3, t, size, size, generator=gen),
-            torch.randn(n, channels, 128, 80, generator=gen))
 
 
 class Tap:
