@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 import mmaction_avslowfast  # noqa: F401
 from mmaction.evaluation.functional import ava_eval as mmaction_ava_eval
@@ -107,6 +108,8 @@ def test_custom_classes(ava_files, tmp_path):
 def test_robust_metric_end_to_end(ava_files, tmp_path, monkeypatch):
     label_file, ann_file, exclude_file = ava_files
     monkeypatch.chdir(tmp_path)
+    # whatever default scope an earlier test left (e.g. 'mmengine')
+    init_default_scope('mmaction')
     metric = METRICS.build(
         dict(type='RobustAVAMetric', ann_file=ann_file,
              exclude_file=exclude_file, label_file=label_file,
