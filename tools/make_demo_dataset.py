@@ -41,16 +41,19 @@ Usage::
 import argparse
 import os
 import os.path as osp
+import sys
 import time
-from fractions import Fraction
 from typing import List, Tuple
 
 import numpy as np
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaction_avslowfast.utils.synthetic_media import (  # noqa: E402
+    write_frames_with_audio)
+
 MOTIONS = {'left': (-1, 0), 'right': (1, 0), 'up': (0, -1)}
 #: Tone pitch ranges in Hz; far apart on the mel scale.
 SOUNDS = {'low': (300.0, 450.0), 'high': (1800.0, 2600.0)}
-AAC_FRAME_SIZE = 1024
 SPLITS = ('train', 'val', 'test')
 
 
@@ -107,39 +110,7 @@ def render_audio(sound: str, rng: np.random.RandomState, sample_rate: int,
 def write_mp4(path: str, frames: np.ndarray, wave: np.ndarray, fps: int,
               sample_rate: int) -> None:
     """Mux ``frames [T, H, W, 3]`` (H.264) and mono ``wave`` (AAC)."""
-    import av
-
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with av.open(path, mode='w') as container:
-        vstream = container.add_stream('libx264', rate=Fraction(fps))
-        vstream.height, vstream.width = frames.shape[1:3]
-        vstream.pix_fmt = 'yuv420p'
-        vstream.options = {'crf': '20', 'preset': 'ultrafast'}
-        astream = container.add_stream('aac', rate=sample_rate)
-        astream.layout = 'mono'
-        audio_chunks = [(start / sample_rate, start)
-                        for start in range(0, len(wave), AAC_FRAME_SIZE)]
-
-        def mux_audio_until(t_limit):
-            while audio_chunks and audio_chunks[0][0] <= t_limit:
-                _, start = audio_chunks.pop(0)
-                chunk = wave[None, start:start + AAC_FRAME_SIZE]
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(chunk), format='fltp', layout='mono')
-                frame.sample_rate = sample_rate
-                frame.pts = start
-                frame.time_base = Fraction(1, sample_rate)
-                container.mux(astream.encode(frame))
-
-        for i, image in enumerate(frames):
-            mux_audio_until(i / fps)
-            vframe = av.VideoFrame.from_ndarray(image, format='rgb24')
-            vframe.pts = i
-            vframe.time_base = Fraction(1, fps)
-            container.mux(vstream.encode(vframe))
-        mux_audio_until(float('inf'))
-        container.mux(astream.encode(None))
-        container.mux(vstream.encode(None))
+    write_frames_with_audio(path, frames, wave, fps, sample_rate, crf=20)
 
 
 def make_split(out: str, split: str, per_class: int, seed: int,

@@ -31,7 +31,6 @@ import csv
 import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
-from unittest import mock
 
 import numpy as np
 
@@ -87,18 +86,16 @@ def set_frequency(mask: int) -> Optional[float]:
     return 400.0 * mask if mask else None
 
 
-def _painter(actions: Sequence[Action], fps: float):
-    """``frame_image`` replacement: uniform frame coloured by the set of
-    actions active at frame ``index``."""
-
-    def paint(index: int, size: Tuple[int, int], color_seed: int = 0):
-        width, height = size
-        mask = active_mask(actions, index / fps)
-        colour = [ON if mask >> k & 1 else OFF for k in range(3)]
-        return np.broadcast_to(np.asarray(colour, np.uint8),
-                               (height, width, 3)).copy()
-
-    return paint
+def _frames(actions: Sequence[Action], num_frames: int, fps: float,
+            size: Tuple[int, int]) -> np.ndarray:
+    """Uniform frames ``[T, H, W, 3]``, each coloured by the set of actions
+    active at its time."""
+    width, height = size
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for i in range(num_frames):
+        mask = active_mask(actions, i / fps)
+        frames[i] = [ON if mask >> k & 1 else OFF for k in range(3)]
+    return frames
 
 
 def _tone_schedule(actions, duration, fps, audio_start):
@@ -118,16 +115,18 @@ def _tone_schedule(actions, duration, fps, audio_start):
 
 def write_charades_video(path: str, actions: Sequence[Action],
                          duration: float, audio_start: float = 0.0,
-                         fps: int = 16, size=(80, 64)) -> Dict:
-    """One video through :func:`synthetic_media.write_av_video` (real
-    codecs), its frames painted by the active actions."""
+                         fps: int = 16, size=(80, 64),
+                         sample_rate: int = 16000) -> str:
+    """One H.264 + AAC video (real codecs): frames coloured by the active
+    actions, the tone of the active set starting ``audio_start`` s after
+    the first frame (:func:`synthetic_media.write_frames_with_audio`)."""
     tones = _tone_schedule(actions, duration, fps, audio_start)
-    with mock.patch.object(synthetic_media, 'frame_image',
-                           _painter(actions, fps)):
-        return synthetic_media.write_av_video(
-            path, duration=duration, fps=fps, size=size,
-            tone_schedule=tones, audio_start=audio_start,
-            audio_duration=duration - audio_start, amplitude=0.5)
+    wave = synthetic_media.tone_waveform(duration - audio_start, sample_rate,
+                                         tones, amplitude=0.5)
+    frames = _frames(actions, int(round(duration * fps)), fps, size)
+    return synthetic_media.write_frames_with_audio(
+        path, frames, wave, fps, sample_rate, audio_start=audio_start,
+        crf=28)
 
 
 def _row(video_id: str, actions: Sequence[Action], length: float) -> Dict:
