@@ -65,14 +65,10 @@ def list_videos(video_root, ann_file=None, exts=VIDEO_EXTS):
         with open(ann_file) as f:
             rels = [line.split()[0] for line in f if line.strip()]
         return sorted(set(rels))
-    exts = tuple(e if e.startswith('.') else '.' + e for e in exts)
-    rels = []
-    for dirpath, _, files in os.walk(video_root):
-        for name in files:
-            if name.lower().endswith(exts):
-                rels.append(
-                    osp.relpath(osp.join(dirpath, name), video_root))
-    return sorted(rels)
+    # the folder scan of UnlabeledAVDataset(scan_folder=True)
+    from mmaction_avslowfast.datasets.unlabeled_av_dataset import \
+        scan_videos
+    return scan_videos(video_root, exts)
 
 
 def read_index(index_path):

@@ -9,7 +9,7 @@ from mmengine.logging import print_log
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
-from .transforms.charades_labels import CharadesClipLabel
+from .transforms.charades_labels import CharadesClipLabel, multi_hot
 from .unreadable import UnreadableSampleMixin
 
 CLASSES_FILE = 'Charades_v1_classes.txt'
@@ -191,7 +191,6 @@ class CharadesDataset(UnreadableSampleMixin, BaseActionDataset):
         ``on_unreadable='miss'`` placeholders)."""
         info = super().get_data_info(idx)
         info['num_classes'] = self.num_classes
-        label = torch.zeros(self.num_classes)
-        label[torch.from_numpy(info['action_labels'])] = 1.0
-        info['label'] = label
+        info['label'] = torch.from_numpy(
+            multi_hot(info['action_labels'], self.num_classes))
         return info

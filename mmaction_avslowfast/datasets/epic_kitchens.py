@@ -84,7 +84,11 @@ class EpicKitchensDataset(UnreadableSampleMixin, BaseActionDataset):
             0: frame indices are absolute and audio times derive from them).
     """
 
+    # The segment's identity, on every sample (a placeholder cloned from
+    # another sample takes this sample's).
     placeholder_meta_keys = UnreadableSampleMixin.placeholder_meta_keys + \
+        SEGMENT_META_KEYS
+    sample_meta_keys = UnreadableSampleMixin.sample_meta_keys + \
         SEGMENT_META_KEYS
 
     def __init__(self,
@@ -206,19 +210,6 @@ class EpicKitchensDataset(UnreadableSampleMixin, BaseActionDataset):
                      f'{text!r}')
             info[out] = int(value)
         return info
-
-    def _annotate(self, packed: Dict, data_info: Dict) -> Dict:
-        """Besides ``filename`` and the events: the segment's identity
-        (always this sample's, also on a placeholder cloned from another
-        sample)."""
-        packed = super()._annotate(packed, data_info)
-        sample = packed.get('data_samples') if isinstance(packed,
-                                                          dict) else None
-        if sample is not None:
-            sample.set_metainfo(
-                {k: data_info[k]
-                 for k in SEGMENT_META_KEYS if k in data_info})
-        return packed
 
     def _placeholder(self, idx: int, data_info: Dict, err) -> Dict:
         """The mixin's placeholder, with this segment's noun label too."""

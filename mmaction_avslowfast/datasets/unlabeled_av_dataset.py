@@ -20,6 +20,26 @@ VIDEO_EXTENSIONS = ('.mp4', '.m4v', '.avi', '.mkv', '.mov', '.webm', '.flv',
 _LOGGED_NAMES = 5  # file names quoted in the log line of filtered videos
 
 
+def scan_videos(root: str,
+                exts: Sequence[str] = VIDEO_EXTENSIONS) -> List[str]:
+    """Every file below ``root`` whose extension is in ``exts``
+    (case-insensitive; with or without the dot), as sorted paths relative
+    to ``root`` with ``/`` separators. Hidden files and folders (name
+    starting with ``.``, e.g. macOS ``._x.mp4`` resource forks) are
+    skipped; symlinked folders are followed."""
+    exts = {(e if e.startswith('.') else '.' + e).lower() for e in exts}
+    names = []
+    for folder, subdirs, files in os.walk(root, followlinks=True):
+        subdirs[:] = [d for d in subdirs if not d.startswith('.')]
+        for name in files:
+            if not name.startswith('.') and \
+                    osp.splitext(name)[1].lower() in exts:
+                names.append(
+                    osp.relpath(osp.join(folder, name), root).replace(
+                        os.sep, '/'))
+    return sorted(names)
+
+
 def has_audio_stream(path: str) -> Optional[bool]:
     """Whether a media file has an audio stream, from its container header.
 
@@ -108,6 +128,10 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
             arguments (``data_root``, ``indices``, ``lazy_init``, ...).
     """
 
+    # ``sample_idx`` (the index in the data set) on every packed sample.
+    sample_meta_keys = UnreadableSampleMixin.sample_meta_keys + \
+        ('sample_idx', )
+
     def __init__(self,
                  ann_file: Optional[str] = '',
                  pipeline: List[Union[ConfigType, Callable]] = (),
@@ -181,21 +205,12 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
             raise FileNotFoundError(
                 f'UnlabeledAVDataset: scan_folder=True but data_prefix.video '
                 f'{root!r} is not a folder')
-        names = []
-        for folder, subdirs, files in os.walk(root, followlinks=True):
-            subdirs[:] = [d for d in subdirs if not d.startswith('.')]
-            for name in files:
-                if name.startswith('.') or \
-                        osp.splitext(name)[1].lower() not in self.video_exts:
-                    continue
-                names.append(
-                    osp.relpath(osp.join(folder, name), root).replace(
-                        os.sep, '/'))
+        names = scan_videos(root, self.video_exts)
         if not names:
             raise ValueError(
                 f'UnlabeledAVDataset: no file with an extension in '
                 f'{self.video_exts} under {root!r}')
-        return sorted(names)
+        return names
 
     # -------------------------------------------------------------- filter
     def filter_data(self) -> List[dict]:
@@ -237,12 +252,3 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
             info['avs_partner_filename'] = \
                 super().get_data_info(partner)['filename']
         return info
-
-    def _annotate(self, packed, data_info):
-        """Also put ``sample_idx`` on the packed sample's metainfo."""
-        sample = packed.get('data_samples') if isinstance(packed,
-                                                          dict) else None
-        if sample is not None and 'sample_idx' in data_info and \
-                'sample_idx' not in sample:
-            sample.set_metainfo(dict(sample_idx=data_info['sample_idx']))
-        return super()._annotate(packed, data_info)

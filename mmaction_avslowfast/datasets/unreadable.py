@@ -95,6 +95,9 @@ class UnreadableSampleMixin:
     # unreadable sample's own annotation (when the annotation has them).
     placeholder_meta_keys = ('filename', 'video_id', 'timestamp', 'img_key',
                              'frame_dir')
+    # Annotation keys put on every packed sample's metainfo (where the
+    # pipeline has not set them).
+    sample_meta_keys = ('filename', )
 
     def _init_unreadable(self, on_unreadable: Optional[str], test_mode: bool,
                          max_template_tries: int = 100) -> None:
@@ -145,14 +148,17 @@ class UnreadableSampleMixin:
         return self._placeholder(idx, data_info, err)
 
     def _annotate(self, packed: Dict, data_info: Dict) -> Dict:
-        """Add ``filename`` and the pending events to the packed sample."""
+        """Add ``sample_meta_keys`` and the pending events to the packed
+        sample."""
         sample = packed.get('data_samples') if isinstance(packed,
                                                           dict) else None
         if sample is None:
             return packed
-        meta = {}
-        if 'filename' in data_info and 'filename' not in sample:
-            meta['filename'] = data_info['filename']
+        meta = {
+            k: data_info[k]
+            for k in self.sample_meta_keys
+            if k in data_info and k not in sample
+        }
         if 'unreadable' not in sample:  # explicit in every --dump entry
             meta['unreadable'] = False
         if self._pending_events:
