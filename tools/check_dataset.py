@@ -110,9 +110,11 @@ def parse_args(argv=None):
 
 
 def dataset_settings(cfg, split: str) -> dict:
-    """``ann_file``, ``video_root``, ``delimiter`` and ``pipeline`` of
-    ``cfg.<split>_dataloader.dataset`` (through ``dataset=`` wrappers such
-    as RepeatDataset), with ``data_root`` joined like BaseDataset does."""
+    """``ann_file``, ``video_root``, ``delimiter``, ``pipeline`` and the
+    folder scan (``scan_folder``, ``video_exts`` of ``UnlabeledAVDataset``)
+    of ``cfg.<split>_dataloader.dataset`` (through ``dataset=`` wrappers
+    such as RepeatDataset), with ``data_root`` joined like BaseDataset
+    does."""
     loader = cfg.get(f'{split}_dataloader')
     dataset = loader.get('dataset') if loader else None
     while dataset is not None and 'ann_file' not in dataset:
@@ -127,7 +129,9 @@ def dataset_settings(cfg, split: str) -> dict:
         video_root=osp.join(data_root, prefix),
         delimiter=dataset.get('delimiter', None),
         multi_class=bool(dataset.get('multi_class', False)),
-        pipeline=dataset.get('pipeline') or [])
+        pipeline=dataset.get('pipeline') or [],
+        scan_folder=bool(dataset.get('scan_folder', False)),
+        video_exts=dataset.get('video_exts'))
 
 
 def clip_span(pipeline) -> tuple:
@@ -157,6 +161,18 @@ def read_list(ann_file: str, delimiter=None) -> list:
         fields = line.strip().split(delimiter) if line.strip() else []
         entries.append((fields[0] if fields else None, line))
     return entries
+
+
+def scanned_entries(video_root: str, video_exts=None) -> list:
+    """Entries (as :func:`read_list`'s, one line per path) of the videos
+    ``UnlabeledAVDataset(scan_folder=True)`` finds under ``video_root``."""
+    from mmaction_avslowfast.datasets.unlabeled_av_dataset import (
+        VIDEO_EXTENSIONS, scan_videos)
+    if not osp.isdir(video_root):
+        raise FileNotFoundError(f'scan_folder=True but {video_root!r} is '
+                                f'not a folder')
+    return [(rel, rel + '\n')
+            for rel in scan_videos(video_root, video_exts or VIDEO_EXTENSIONS)]
 
 
 def unparsable_lines(entries, delimiter, multi_class: bool) -> dict:
@@ -291,13 +307,21 @@ def main(argv=None) -> int:
         cfg.merge_from_dict(args.cfg_options)
     try:
         ds = dataset_settings(cfg, args.split)
-        entries = read_list(ds['ann_file'], ds['delimiter'])
+        if ds['scan_folder']:
+            entries = scanned_entries(ds['video_root'], ds['video_exts'])
+            # the cleaned result is a list file (one path per line)
+            ds['ann_file'] = f'{args.split}_scan.txt'
+            source = 'the folder scan (scan_folder=True)'
+        else:
+            entries = read_list(ds['ann_file'], ds['delimiter'])
+            source = ds['ann_file']
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f'error: cannot read the {args.split} list: {err}',
               file=sys.stderr)
         return 1
     span = clip_span(ds['pipeline'])
-    broken = unparsable_lines(entries, ds['delimiter'], ds['multi_class'])
+    broken = {} if ds['scan_folder'] else unparsable_lines(
+        entries, ds['delimiter'], ds['multi_class'])
     entries = [(None if number in broken else rel, item)
                for number, (rel, item) in enumerate(entries, 1)]
     rels = list(OrderedDict.fromkeys(rel for rel, _ in entries if rel))
@@ -306,7 +330,7 @@ def main(argv=None) -> int:
                  f'frames' if span else 'no SampleFrames step: too_short '
                  'not checked')
     workers = min(args.workers, max(len(files), 1))
-    print(f'Checking {len(files)} files of {ds["ann_file"]} ({args.split} '
+    print(f'Checking {len(files)} files of {source} ({args.split} '
           f'split, videos under {ds["video_root"] or "."}, {clip_text}) '
           f'with {workers} worker(s)', flush=True)
     options = dict(
@@ -356,7 +380,9 @@ def main(argv=None) -> int:
           f'Train/test on it with:\n  --cfg-options '
           f'{args.split}_dataloader.dataset.ann_file={osp.abspath(clean)} '
           f'{args.split}_dataloader.dataset.data_prefix.video='
-          f'{osp.abspath(ds["video_root"] or ".")}')
+          f'{osp.abspath(ds["video_root"] or ".")}' +
+          (f' {args.split}_dataloader.dataset.scan_folder=False'
+           if ds['scan_folder'] else ''))
     print(f'{len(bad)} bad and {len(flagged) - len(bad)} otherwise flagged '
           f'file(s) of {len(records)} ({time.time() - start:.1f} s)')
     return 0

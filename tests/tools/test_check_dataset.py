@@ -261,3 +261,29 @@ def test_lines_video_dataset_cannot_parse(tool, defects, tmp_path, capfd):
     assert 'cannot parse' in out
     clean = (tmp_path / 'spaces.clean.txt').read_text()
     assert clean == 'good_0.mp4 0\nno_audio.mp4\n'
+
+
+def test_folder_scan_of_an_unlabelled_dataset(tool, defects, tmp_path,
+                                              capfd):
+    """A config whose data set scans its folder (UnlabeledAVDataset,
+    scan_folder=True, no list file): every video the data set would find is
+    checked (hidden files skipped), and the cleaned list, one path per
+    line, works with scan_folder=False."""
+    videos = defects['out'] / 'videos'
+    (videos / '._good_0.mp4').write_bytes(b'resource fork')  # skipped
+    config = osp.join(ROOT, 'configs', 'avslowfast_demo_avs_pretrain.py')
+    stdout, _ = run(tool, [
+        config, '--out', str(tmp_path), '--workers', '1', '--cfg-options',
+        'train_dataloader.dataset.scan_folder=True',
+        'train_dataloader.dataset.ann_file=',
+        f'train_dataloader.dataset.data_prefix.video={videos}'
+    ], capfd)
+    assert 'files of the folder scan (scan_folder=True)' in stdout
+    with open(tmp_path / 'check_train.json') as f:
+        records = {r['path']: r for r in json.load(f)['files']}
+    on_disk = {p: flags for p, flags in EXPECTED.items()
+               if p != 'missing.mp4'}
+    assert {p: r['flags'] for p, r in records.items()} == on_disk
+    clean = (tmp_path / 'train_scan.clean.txt').read_text().splitlines()
+    assert clean == sorted(set(on_disk) - BAD)
+    assert 'train_dataloader.dataset.scan_folder=False' in stdout
