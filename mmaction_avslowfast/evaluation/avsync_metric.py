@@ -33,12 +33,16 @@ class AVSyncMetric(BaseMetric):
     - ``avs/sync_acc``: their mean (equal numbers of hard and easy pairs);
     - ``avs/sync_acc_<stage>`` (e.g. ``res3``, ``res4``, ``res5``): hard and
       easy pairs of one stage pooled;
-    - ``avs/num_samples``, ``avs/num_unreadable``.
+    - ``avs/num_samples``, ``avs/num_unreadable``, ``avs/num_no_audio``.
 
     Placeholders of unreadable videos (``unreadable=True`` in the metainfo,
     ``on_unreadable='miss'``, see :mod:`...datasets.unreadable`) count as
     wrong in every pair; they stay in the denominator and are counted in
-    ``avs/num_unreadable`` (and logged).
+    ``avs/num_unreadable`` (and logged). So do samples whose own or partner
+    audio could not be read (``audio_valid=False``, ``AVSyncEvalAudio``
+    then used silence, which would make a pair trivially right or
+    meaningless): counted in ``avs/num_no_audio`` and logged with their
+    ``audio_issue``.
 
     Args:
         collect_device (str): ``'cpu'`` or ``'gpu'``. Default: ``'cpu'``.
@@ -70,6 +74,8 @@ class AVSyncMetric(BaseMetric):
             self.results.append(
                 dict(distances=dist.astype(np.float64), stages=stages,
                      unreadable=bool(sample.get('unreadable', False)),
+                     audio_valid=bool(sample.get('audio_valid', True)),
+                     audio_issue=sample.get('audio_issue'),
                      filename=sample.get('filename')))
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:
@@ -83,8 +89,19 @@ class AVSyncMetric(BaseMetric):
         hard = dist[..., ALIGNED] < dist[..., HARD]  # [N, S]
         easy = dist[..., ALIGNED] < dist[..., EASY]
         unreadable = np.array([r['unreadable'] for r in results])
-        hard[unreadable] = False
-        easy[unreadable] = False
+        no_audio = np.array([not r['audio_valid'] and not r['unreadable']
+                             for r in results])
+        hard[unreadable | no_audio] = False
+        easy[unreadable | no_audio] = False
+        if no_audio.any():
+            issues = [r['audio_issue'] or r['filename']
+                      for r, bad in zip(results, no_audio) if bad]
+            print_log(
+                f'AVSyncMetric: {len(issues)} of {len(results)} samples have '
+                f'unreadable own or partner audio and count as wrong: '
+                f'{issues[:5]}' + (' ...' if len(issues) > 5 else ''),
+                logger='current',
+                level=logging.WARNING)
         if unreadable.any():
             names = [r['filename'] for r in results if r['unreadable']]
             print_log(
@@ -103,4 +120,5 @@ class AVSyncMetric(BaseMetric):
                 (hard[:, s].mean() + easy[:, s].mean()) / 2)
         metrics['num_samples'] = len(results)
         metrics['num_unreadable'] = int(unreadable.sum())
+        metrics['num_no_audio'] = int(no_audio.sum())
         return metrics

@@ -8,14 +8,14 @@ STAGES = ['res3', 'res4', 'res5']
 KEYS = {f'avs/{k}' for k in ('sync_acc', 'sync_acc_hard', 'sync_acc_easy',
                              'sync_acc_res3', 'sync_acc_res4',
                              'sync_acc_res5', 'num_samples',
-                             'num_unreadable')}
+                             'num_unreadable', 'num_no_audio')}
 
 
-def sample(rows, unreadable=False):
+def sample(rows, unreadable=False, **meta):
     """``rows``: per stage (d_aligned, d_hard, d_easy)."""
     return dict(avs_distances=torch.tensor(rows, dtype=torch.float32),
                 avs_stages=STAGES, unreadable=unreadable,
-                filename='x.mp4')
+                filename='x.mp4', **meta)
 
 
 def evaluate(samples, batch_size=2):
@@ -34,8 +34,10 @@ def test_perfect_scorer_is_one():
         samples.append(sample(d.tolist()))
     out = evaluate(samples)
     assert set(out) == KEYS
-    for key in KEYS - {'avs/num_samples', 'avs/num_unreadable'}:
+    for key in KEYS - {'avs/num_samples', 'avs/num_unreadable',
+                       'avs/num_no_audio'}:
         assert out[key] == 1.0, key
+    assert out['avs/num_no_audio'] == 0
     assert out['avs/num_samples'] == 5 and out['avs/num_unreadable'] == 0
 
 
@@ -73,6 +75,24 @@ def test_ties_and_unreadable_samples_count_as_wrong():
     assert out['avs/sync_acc'] == 0.5
     assert out['avs/sync_acc_res4'] == 0.5
     assert out['avs/num_samples'] == 4 and out['avs/num_unreadable'] == 1
+
+
+def test_samples_with_unreadable_audio_count_as_wrong():
+    """A sample whose own or partner audio could not be read (silence
+    stood in for it) is wrong in every pair, counted and named."""
+    perfect = [[0.1, 0.9, 0.9]] * 3
+    issue = "partner audio 'b.mp4': cannot open"
+    out = evaluate([sample(perfect), sample(perfect),
+                    sample(perfect, audio_valid=False, audio_issue=issue),
+                    sample(perfect, audio_valid=True)])
+    assert out['avs/sync_acc_hard'] == out['avs/sync_acc_easy'] == 0.75
+    assert all(out[f'avs/sync_acc_{s}'] == 0.75 for s in STAGES)
+    assert out['avs/num_no_audio'] == 1 and out['avs/num_unreadable'] == 0
+    # an unreadable placeholder (audio_valid False too) counts once, there
+    out = evaluate([sample(perfect),
+                    sample(perfect, unreadable=True, audio_valid=False)])
+    assert out['avs/num_unreadable'] == 1 and out['avs/num_no_audio'] == 0
+    assert out['avs/sync_acc'] == 0.5
 
 
 def test_bad_samples_are_refused():
