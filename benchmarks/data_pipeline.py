@@ -18,7 +18,7 @@ for four variants: ``video`` (no audio transforms), ``online``
 default PyAV backend), ``online_decord`` (the same with
 ``LoadAudioFromVideo(backend='decord')``: decord decodes the whole track)
 and ``precomputed`` (``LoadLogMel`` + ``AudioLogMelClips(with_negative=True)``
-on features from ``tools/extract_logmel.py``). Reports the median clips/s
+on features from ``tools/data/extract_logmel.py``). Reports the median clips/s
 over rounds, the audio overhead per clip (median of the per-round
 ratios of time per clip; targets: online <= 15 %, precomputed <= 5 %) and
 the milliseconds audio adds per clip. Single-threaded, as in a data-loader
@@ -52,7 +52,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmaction.registry import TRANSFORMS  # noqa: E402
 
-from mmaction_avslowfast.utils.synthetic_media import \
+from mmaction_avslowfast.testing.synthetic_media import \
     write_av_video  # noqa: E402
 
 

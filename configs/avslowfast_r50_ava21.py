@@ -1,5 +1,5 @@
-# AVSlowFast R50 4x16 on AVA v2.1: same model and schedule as
-# avslowfast_r50_ava22.py, v2.1 annotations and the 2018 (60-class) label map.
+# AVSlowFast R50 4x16 on AVA v2.1: the v2.2 config with the v2.1 annotations
+# and the 2018 (60-class) label map. Docs: docs/ava.md
 _base_ = './avslowfast_r50_ava22.py'
 
 anno_root = 'data/ava/annotations'

@@ -1,15 +1,12 @@
 """Shared by the tests that run ``mim train`` / ``mim test`` in a subprocess
 (the way users run the configs): where the repository and ``mim`` are, the
 tiny demo data set, and the subprocess call."""
-import importlib.util
 import os
 import os.path as osp
 import shutil
 import subprocess
 import sys
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
+from tool_helpers import REPO, load_tool
 
 def find_mim():
     """``mim`` of this interpreter's environment (else the one on PATH)."""
@@ -20,11 +17,7 @@ def find_mim():
 def make_data(out):
     """The demo data set (tools/make_demo_dataset.py) at its smallest: 12
     train and 6 val clips."""
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_dataset', osp.join(REPO, 'tools', 'make_demo_dataset.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(['--out', str(out), '--train-per-class', '2',
+    load_tool('make_demo_dataset.py').main(['--out', str(out), '--train-per-class', '2',
                  '--val-per-class', '1', '--test-per-class', '0'])
 
 

@@ -1,6 +1,5 @@
 """AVA data with audio on the synthetic fixture: video files and rawframes,
 online and precomputed log-mel, alignment and missing audio."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -15,23 +14,16 @@ from mmengine.registry import init_default_scope
 import mmaction_avslowfast  # noqa: F401
 import mmaction_avslowfast.datasets.ava_audio_dataset  # noqa: F401
 from mmaction.registry import DATASETS
+from tool_helpers import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLIP_LEN, AUDIO_FRAMES = 16, 64
 
 
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def fixture(tmp_path_factory):
     init_default_scope('mmaction')
-    return _load_tool('make_ava_fixture').make_ava_fixture(
+    return load_tool('make_ava_fixture.py').make_ava_fixture(
         str(tmp_path_factory.mktemp('ava_fixture')))
 
 
@@ -138,7 +130,7 @@ def test_rawframes_with_audio_of_15min_cut(fixture, tmp_path):
 def test_precomputed_logmel_matches_online(fixture, tmp_path):
     logmel_root = str(tmp_path / 'logmel')
     subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'extract_logmel.py'),
+        [sys.executable, osp.join(REPO, 'tools', 'data', 'extract_logmel.py'),
          fixture['video_dir'], logmel_root, '--num-workers', '1'],
         check=True, capture_output=True,
         env=dict(os.environ, PYTHONPATH=REPO))

@@ -1,23 +1,19 @@
 """End to end on the synthetic AVA fixture: `mim train` for a few iterations,
 then `mim test` reporting the frame mAP through the AVA metric (~45 s on 2
 CPU cores)."""
-import importlib.util
 import os
 import os.path as osp
 import re
 
 import pytest
-from mim_helpers import REPO, call_mim_ok, find_mim
+from mim_helpers import call_mim_ok, find_mim
+from tool_helpers import load_tool
 
 MIM = find_mim()
 
 
 def _make_fixture(out_dir):
-    spec = importlib.util.spec_from_file_location(
-        'make_ava_fixture', osp.join(REPO, 'tools', 'make_ava_fixture.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_ava_fixture(out_dir)
+    return load_tool('make_ava_fixture.py').make_ava_fixture(out_dir)
 
 
 @pytest.mark.skipif(MIM is None, reason='openmim is not installed')

@@ -67,7 +67,7 @@ def test_config_loads_and_builds(tmp_path):
 
     import mmaction_avslowfast  # noqa: F401
     from mmaction.registry import DATASETS, METRICS, MODELS
-    from mmaction_avslowfast.utils.synthetic_media import write_av_video
+    from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
     init_default_scope('mmaction')
     cfg = Config.fromfile(osp.join(REPO, CONFIG))

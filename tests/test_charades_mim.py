@@ -17,7 +17,7 @@ from mmengine.registry import init_default_scope
 from mim_helpers import REPO, call_mim_ok, find_mim
 
 from mmaction.registry import MODELS
-from mmaction_avslowfast.utils.synthetic_charades import \
+from mmaction_avslowfast.testing.synthetic_charades import \
     write_charades_fixture
 
 CONFIG = osp.join(REPO, 'configs', 'avslowfast_r50_charades.py')
@@ -34,7 +34,8 @@ def steps(pipeline, name):
 
 def test_charades_config_recipe_loads_and_builds():
     cfg = Config.fromfile(CONFIG)
-    assert cfg.model.backbone.pretrained == cfg.kinetics_checkpoint
+    assert cfg.model.backbone.pretrained == \
+        'checkpoints/avslowfast_r50_4x16x1_kinetics400.pth'
     head = cfg.model.cls_head
     assert (head.num_classes, head.multi_class, head.average_clips,
             head.loss_cls.type) == (157, True, 'max', 'BCELossWithLogits')

@@ -1,23 +1,19 @@
 """tools/make_demo_dataset.py: layout, determinism and that every class
 needs both senses (motion and tone)."""
 import filecmp
-import importlib.util
 import os.path as osp
 
 import decord
 import numpy as np
 import pytest
+from tool_helpers import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'make_demo_dataset', osp.join(REPO, 'tools', 'make_demo_dataset.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('make_demo_dataset.py')
 
 
 ARGS = ['--train-per-class', '1', '--val-per-class', '1', '--test-per-class',

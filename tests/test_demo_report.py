@@ -1,20 +1,16 @@
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.fileio import dump
+from tool_helpers import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
 def report():
-    spec = importlib.util.spec_from_file_location(
-        'demo_report', osp.join(REPO, 'tools', 'demo_report.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('demo_report.py')
 
 
 def write_dump(path, gts, preds, num_classes=3):

@@ -28,13 +28,16 @@ def steps(pipeline):
 def test_recipe_and_data(cfg):
     assert cfg.custom_imports['imports'] == ['mmaction_avslowfast']
     backbone = cfg.model.backbone
-    # One variable at the top names the local Kinetics checkpoint.
-    assert backbone.pretrained == cfg.kinetics_checkpoint
+    # A local Kinetics-400 AVSlowFast R50 8x8 checkpoint.
+    assert backbone.pretrained == \
+        'checkpoints/avslowfast_r50_8x8_kinetics400.pth'
     assert backbone.norm_eval is True  # frozen BN
     assert backbone.drop_pathway == 0.8  # DropPathway on
     assert not any(backbone.avs_stages)  # AVS off
-    assert (backbone.resample_rate, backbone.speed_ratio,
-            cfg.clip_len, cfg.frame_interval) == (4, 4, 32, 2)  # 8x8
+    sampler = steps(cfg.train_pipeline)['SegmentSampleFrames']
+    assert (backbone.resample_rate, backbone.speed_ratio, backbone.clip_len,
+            sampler['clip_len'], sampler['frame_interval']) == (4, 4, 32, 32,
+                                                                2)  # 8x8
     head = cfg.model.cls_head
     assert head.type == 'EpicKitchensHead'
     assert tuple(head.num_classes) == (97, 300)

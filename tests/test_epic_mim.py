@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from mim_helpers import REPO, call_mim_ok, find_mim
 
-from mmaction_avslowfast.utils.synthetic_epic import write_epic_fixture
+from mmaction_avslowfast.testing.synthetic_epic import write_epic_fixture
 
 CONFIG = osp.join(REPO, 'tests', 'configs', 'epic_small.py')
 MIM = find_mim()

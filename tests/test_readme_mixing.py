@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 
 import mmaction_avslowfast  # noqa: F401
 from mmaction.registry import DATASETS, MODELS
-from mmaction_avslowfast.utils.synthetic_media import write_av_video
+from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

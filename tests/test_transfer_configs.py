@@ -17,7 +17,7 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmaction_avslowfast.audio import silence_value
-from mmaction_avslowfast.utils.synthetic_media import write_av_video
+from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 R50 = {
@@ -96,18 +96,31 @@ def test_r50_config_layout(name):
         assert cfg.model_wrapper_cfg.find_unused_parameters
 
 
-@pytest.mark.parametrize('name', sorted(R50))
+@pytest.mark.parametrize(
+    'name', ['linear_ucf101', 'linear_hmdb51', 'finetune_hmdb51'])
 def test_split_variable_selects_every_split_file(name, tmp_path):
-    """Editing ``split`` at the top changes all three datasets' lists."""
+    """Editing ``split`` at the top changes all three datasets' lists
+    (finetune_ucf101 takes its data from linear_ucf101, see below)."""
     text = open(r50_path(name)).read()
     assert re.search(r'^split = 1 ', text, re.M)
     text = re.sub(r'^split = 1 ', 'split = 3 ', text, flags=re.M)
-    text = text.replace("_base_ = './", f"_base_ = '{REPO}/configs/")
+    text = text.replace("'./", f"'{REPO}/configs/").replace(
+        "'_base_/", f"'{REPO}/configs/_base_/")
     path = tmp_path / osp.basename(r50_path(name))
     path.write_text(text)
     cfg = Config.fromfile(str(path))
     for split in ('train', 'val', 'test'):
         assert '_split_3_' in cfg[f'{split}_dataloader'].dataset.ann_file
+
+
+def test_ucf101_finetuning_reads_the_linear_configs_data():
+    linear = load(r50_path('linear_ucf101'))
+    finetune = load(r50_path('finetune_ucf101'))
+    for split in ('train', 'val', 'test'):
+        dataset = finetune[f'{split}_dataloader'].dataset
+        assert dataset.ann_file == linear[f'{split}_dataloader'].dataset.ann_file
+        assert dataset.data_prefix == linear[
+            f'{split}_dataloader'].dataset.data_prefix
 
 
 @pytest.mark.parametrize('name', sorted(R50))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mim_helpers import call_mim, find_mim, make_data
 
-from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 BAD = ['broken_truncated.mp4', 'broken_zero.mp4', 'broken_text.mp4',

@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from mmaction_avslowfast import apis
+    from mmaction_avslowfast import apis, visualization
     from mmaction_avslowfast.datasets.transforms import AudioLogMelClips
     start = time.time()
     try:
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     # the spectrogram panel uses the pipeline's own log-mel recipe
     extractor = next((t.extractor for t in pipeline.transforms
                       if isinstance(t, AudioLogMelClips)), None)
-    figure = apis.build_av_figure(
+    figure = visualization.build_av_figure(
         summary, comparison, apis.track_logmel(args.video, extractor), frames,
         times, class_names, args.topk, timeline)
     figure.savefig(out, dpi=80)

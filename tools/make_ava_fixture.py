@@ -219,7 +219,7 @@ def write_annotations(anno_dir):
 
 def write_video(video_dir):
     sys.path.insert(0, REPO_ROOT)
-    from mmaction_avslowfast.utils.synthetic_media import write_av_video
+    from mmaction_avslowfast.testing.synthetic_media import write_av_video
     return write_av_video(
         osp.join(video_dir, f'{VIDEO_ID}.mp4'),
         duration=DURATION,

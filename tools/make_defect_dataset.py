@@ -1,6 +1,6 @@
 """Synthesize a small video dataset with one defect per file.
 
-Shows (and tests) what ``tools/check_dataset.py`` reports. Output::
+Shows (and tests) what ``tools/data/check_dataset.py`` reports. Output::
 
     OUT/videos/...        the files below (mp4: H.264 + AAC; 16 fps)
     OUT/list.txt          "<relative path> <label>", one line per file
@@ -33,7 +33,7 @@ garbled_keyframe.mp4        end of the first keyframe overwritten: the
 Deterministic. Usage::
 
     python tools/make_defect_dataset.py work_dirs/defects
-    python tools/check_dataset.py work_dirs/defects/defect_config.py
+    python tools/data/check_dataset.py work_dirs/defects/defect_config.py
 """
 import argparse
 import os
@@ -114,7 +114,7 @@ def make_defect_dataset(out: str) -> List[Tuple[str, int, str]]:
     Returns:
         list[tuple]: ``(relative path, label, defect)`` in list order.
     """
-    from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+    from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                            write_av_video)
     root = osp.join(out, 'videos')
     if osp.isdir(root):
@@ -203,7 +203,7 @@ def main(argv=None) -> int:
         print(f'{rel:<{width}}  {defect}')
     print(f'\nWrote {len(entries)} list entries to '
           f'{osp.join(args.out, "list.txt")}; check them with\n'
-          f'  python tools/check_dataset.py '
+          f'  python tools/data/check_dataset.py '
           f'{osp.join(args.out, "defect_config.py")}')
     return 0
 

@@ -48,7 +48,7 @@ from typing import List, Tuple
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaction_avslowfast.utils.synthetic_media import (  # noqa: E402
+from mmaction_avslowfast.testing.synthetic_media import (  # noqa: E402
     write_frames_with_audio)
 
 MOTIONS = {'left': (-1, 0), 'right': (1, 0), 'up': (0, -1)}

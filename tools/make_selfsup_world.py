@@ -1,5 +1,5 @@
 """Write the synthesized audiovisual world of the self-supervised demo
-(``tools/selfsup_demo.sh``; the world: ``mmaction_avslowfast/utils/
+(``tools/selfsup_demo.sh``; the world: ``mmaction_avslowfast/testing/
 synthetic_world.py``).
 
 Layout under ``--out`` (default ``data/selfsup``)::
@@ -33,7 +33,7 @@ from multiprocessing import Pool
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmaction_avslowfast.utils.synthetic_world import (  # noqa: E402
+from mmaction_avslowfast.testing.synthetic_world import (  # noqa: E402
     probe_event, probe_label_names, render_world, sample_events,
     write_world_video)
 

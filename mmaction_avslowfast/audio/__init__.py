@@ -11,7 +11,7 @@ Three concepts, one module group each, read top-down:
   negatives, cutting clips from a track or from decoded spans).
 
 The registered transforms in :mod:`mmaction_avslowfast.datasets.transforms`
-are thin wrappers over these functions; ``tools/extract_logmel.py`` and the
+are thin wrappers over these functions; ``tools/data/extract_logmel.py`` and the
 tests use them directly, so online and precomputed features are computed and
 sliced by the same code.
 """

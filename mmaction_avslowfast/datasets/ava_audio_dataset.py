@@ -29,7 +29,7 @@ class AVAAudioDataset(UnreadableSampleMixin, AVADataset):
       mode) by ``LoadAudioFromVideo``.
     - ``logmel_path``: ``<data_prefix['logmel']>/<video_id>.npy`` when that
       prefix is set, the full-track log-mel of the cut precomputed by
-      ``tools/extract_logmel.py videos_15min <logmel folder>``, for
+      ``tools/data/extract_logmel.py videos_15min <logmel folder>``, for
       ``LoadLogMel(logmel_root=<logmel folder>)`` (decoding a 15-min track
       per sample online is slow at AVA scale).
     - in video mode (``use_frames=False``), ``filename`` gets the file's real

@@ -141,7 +141,7 @@ class UnreadableSampleMixin:
         if self.on_unreadable == 'error':
             raise RuntimeError(
                 f'{name}: sample {idx} is unreadable: {err}\n'
-                f'Clean the list with tools/check_dataset.py, or finish and '
+                f'Clean the list with tools/data/check_dataset.py, or finish and '
                 f'count unreadable samples as misses with --cfg-options '
                 f'test_dataloader.dataset.on_unreadable=miss (or '
                 f'val_dataloader.dataset...)') from err
@@ -191,7 +191,7 @@ class UnreadableSampleMixin:
                 raise RuntimeError(
                     f'{type(self).__name__}: no readable sample found near '
                     f'sample {idx} to stand in for unreadable samples; check '
-                    f'the data set with tools/check_dataset.py')
+                    f'the data set with tools/data/check_dataset.py')
         return self._template
 
     def _placeholder(self, idx: int, data_info: Dict,

@@ -1,2 +1,2 @@
-from . import (backbones, data_preprocessors, detectors, heads,  # noqa: F401
-               recognizers, roi_heads)
+from . import (backbones, detectors, heads, recognizers,  # noqa: F401
+               roi_heads)

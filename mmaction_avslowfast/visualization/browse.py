@@ -1,5 +1,5 @@
 """Pictures of what an AVSlowFast model sees: the pipeline's video views
-next to their aligned log-mel clips (used by ``tools/browse_dataset.py``).
+next to their aligned log-mel clips (used by ``tools/visualizations/browse_dataset.py``).
 
 A sample is run through its dataset's pipeline up to the packer
 (``PackAVInputs``), whose inputs are what the data preprocessor receives:

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CONFIG, LOW_HZ, TONE_CLASSES
+from av_fixtures import DEMO_CONFIG, LOW_HZ, TONE_CLASSES
 
 from mmaction_avslowfast.apis import (BUILTIN_LABEL_MAPS, class_names_of,
                                       compare_modalities, inference_av,
                                       init_av_recognizer, read_label_map,
                                       topk_classes)
 from mmaction_avslowfast.audio import silence_value
-from mmaction_avslowfast.utils.synthetic_media import mel_bin
+from mmaction_avslowfast.testing.synthetic_media import mel_bin
 
 
 @pytest.fixture(scope='module')

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CONFIG, HIGH_HZ, LOW_HZ, ROOT
+from av_fixtures import DEMO_CONFIG, HIGH_HZ, LOW_HZ, ROOT
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-from mmaction_avslowfast.utils.synthetic_media import mel_bin, write_av_video
+from mmaction_avslowfast.testing.synthetic_media import mel_bin, write_av_video
 
 RECOGNITION_CONFIGS = [
     'avslowfast_demo.py', 'avslowfast_r50_kinetics.py',

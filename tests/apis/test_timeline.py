@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TONE_CLASSES
+from av_fixtures import TONE_CLASSES
 
 from mmaction_avslowfast.apis import (inference_timeline, save_timeline,
                                       window_offsets)

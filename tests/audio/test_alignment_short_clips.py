@@ -18,7 +18,7 @@ from mmaction_avslowfast.audio import (LogMelExtractor, clip_time_spans,
                                        sample_negative_start, slice_logmel)
 from mmaction_avslowfast.audio.alignment import (clip_frame_positions,
                                                  clip_frame_times)
-from mmaction_avslowfast.utils.synthetic_media import (mel_bin,
+from mmaction_avslowfast.testing.synthetic_media import (mel_bin,
                                                        write_av_video)
 
 FPS = 30
@@ -91,7 +91,7 @@ def short_video(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def precomputed(short_video, tmp_path_factory):
-    """The video's features as ``tools/extract_logmel.py`` writes them."""
+    """The video's features as ``tools/data/extract_logmel.py`` writes them."""
     root = tmp_path_factory.mktemp('short_logmel')
     wave, offset = decode_audio(short_video['path'])
     extractor = LogMelExtractor()

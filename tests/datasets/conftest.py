@@ -2,7 +2,7 @@
 import pytest
 
 import mmaction_avslowfast  # noqa: F401  (registers modules, applies compat)
-from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 # A tone that changes at a known time: 500 Hz for [0, 2) s, 2 kHz afterwards.

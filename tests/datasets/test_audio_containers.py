@@ -15,7 +15,7 @@ from mmaction_avslowfast.audio import AudioDecodeError, AudioSpanReader
 from mmaction_avslowfast.audio import span_reader as span_reader_module
 from mmaction_avslowfast.datasets.transforms import (AudioLogMelClips,
                                                      LoadAudioFromVideo)
-from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 # Log-mel frames of the 2-s clips of ``switch_frame`` per second.

@@ -16,7 +16,7 @@ from mmaction_avslowfast.datasets.transforms import (AudioLogMelClips,
                                                      decode_audio)
 from mmaction_avslowfast.audio import (
     AudioSpanReader, WaveformResampler)
-from mmaction_avslowfast.utils.synthetic_media import write_av_video
+from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
 # (container format, extension): mp4/mov take the short probe, Matroska and
 # MPEG-TS derive start times from packets and are probed fully.

@@ -16,7 +16,7 @@ from mmaction_avslowfast.datasets.transforms import (
     decode_audio, logmel_clips, silence_value)
 from mmaction_avslowfast.audio import (
     LOGMEL_MEAN, LOGMEL_STD, sample_negative_start)
-from mmaction_avslowfast.utils.synthetic_media import mel_bin
+from mmaction_avslowfast.testing.synthetic_media import mel_bin
 
 SILENCE = silence_value()
 

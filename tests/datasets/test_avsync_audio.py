@@ -12,7 +12,7 @@ from mmaction_avslowfast.datasets import UnlabeledAVDataset
 from mmaction_avslowfast.datasets.transforms import AVSyncEvalAudio
 from mmaction_avslowfast.datasets.transforms.avsync_audio import \
     hard_shift_positions
-from mmaction_avslowfast.utils.synthetic_media import mel_bin, write_av_video
+from mmaction_avslowfast.testing.synthetic_media import mel_bin, write_av_video
 
 FPS = 16
 # One tone per second: the second of the audio shows in the mel bin.

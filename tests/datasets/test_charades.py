@@ -17,10 +17,10 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmaction_avslowfast.datasets.transforms.charades_labels import \
     active_actions
-from mmaction_avslowfast.utils.synthetic_charades import (
+from mmaction_avslowfast.testing.synthetic_charades import (
     HEADER, active_mask, frame_labels, mask_labels, set_frequency,
     write_charades_fixture)
-from mmaction_avslowfast.utils.synthetic_media import (mel_bin,
+from mmaction_avslowfast.testing.synthetic_media import (mel_bin,
                                                        write_av_video)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -20,10 +20,10 @@ from mmaction_avslowfast.datasets.transforms import (PackAVInputs,
                                                      SegmentSampleFrames)
 from mmaction_avslowfast.datasets.transforms.segment_sampling import (
     loop_offsets, segment_frame_range)
-from mmaction_avslowfast.utils.synthetic_epic import (EPIC_COLUMNS,
+from mmaction_avslowfast.testing.synthetic_epic import (EPIC_COLUMNS,
                                                       GAP_COLOR, GAP_TONE,
                                                       write_epic_fixture)
-from mmaction_avslowfast.utils.synthetic_media import mel_bin
+from mmaction_avslowfast.testing.synthetic_media import mel_bin
 
 CLIP_LEN, INTERVAL, AUDIO_FRAMES = 8, 2, 32
 LOGMEL_RATE = 16000 / 256

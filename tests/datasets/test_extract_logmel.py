@@ -1,10 +1,8 @@
-"""Precomputed log-mel path: tools/extract_logmel.py + LoadLogMel."""
-import importlib.util
+"""Precomputed log-mel path: tools/data/extract_logmel.py + LoadLogMel."""
 import json
 import os
 import os.path as osp
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -14,17 +12,9 @@ from mmaction_avslowfast.datasets.transforms import (AudioDecodeError,
                                                      LoadAudioFromVideo,
                                                      LoadLogMel,
                                                      silence_value)
+from tool_helpers import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'extract_logmel', osp.join(ROOT, 'tools', 'extract_logmel.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['extract_logmel'] = module  # workers unpickle by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -35,7 +25,7 @@ def extracted(tone_videos, silent_video, tmp_path_factory):
     shutil.copy(tone_videos['mono8k']['path'], video_root / 'b.mp4')
     shutil.copy(silent_video['path'], video_root / 'silent.mp4')
     out_root = tmp_path_factory.mktemp('logmel')
-    tool = load_tool()
+    tool = load_tool('data/extract_logmel.py')
     tool.main([str(video_root), str(out_root), '--num-workers', '2',
                '--float16'])
     return tool, str(video_root), str(out_root)

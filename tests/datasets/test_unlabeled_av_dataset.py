@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 
 from mmaction.registry import DATASETS
 from mmaction_avslowfast.datasets import UnlabeledAVDataset
-from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 CONFIG = os.path.join(

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from mmaction_avslowfast.datasets import AVVideoDataset, UnreadableMediaError
 from mmaction_avslowfast.datasets.transforms import VideoDecodeError
 from mmaction_avslowfast.evaluation import AVAccMetric
-from mmaction_avslowfast.utils.synthetic_media import (truncate_file,
+from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 SECRET = 'SECRET-TEXT-OF-A-NON-VIDEO'

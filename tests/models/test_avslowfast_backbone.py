@@ -4,13 +4,13 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+from config_helpers import base_model, reference_backbone
 
 import mmaction_avslowfast  # noqa: F401  (before mmaction.models)
 from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
-from mmaction_avslowfast.models.backbones.presets import reference_avslowfast
 from mmaction_avslowfast.models.backbones import (AVSlowFast, AVSyncHead,
                                                   drop_pathway_draw,
                                                   easy_negative_index,
@@ -21,56 +21,24 @@ torch.set_num_threads(1)
 
 def r50(variant='4x16', depth=50, **kwargs):
     """Reference setting of the released model (F->S, A->FS at res3, res4)."""
-    return reference_avslowfast(depth, variant, **kwargs)
+    return reference_backbone(variant, depth, **kwargs)
 
 
 def model_zoo(**kwargs):
     """All four F->S laterals as in MMAction2's ResNet3dSlowFast."""
     cfg = r50(fs_fusion=(True, ) * 4)
-    cfg['slow_pathway'] = dict(
-        type='resnet3d',
-        depth=50,
-        pretrained=None,
-        lateral=True,
-        conv1_kernel=(1, 7, 7),
-        conv1_stride_t=1,
-        pool1_stride_t=1,
-        inflate=(0, 0, 1, 1))
-    cfg['fast_pathway'].pop('inflate')
+    cfg['slow_pathway']['lateral_norm'] = False
     cfg.update(kwargs)
     return cfg
 
 
 def small(**kwargs):
-    """CPU variant: R18, Slow width 16, 16-frame clips."""
-    cfg = dict(
-        type='AVSlowFast',
-        resample_rate=8,
-        speed_ratio=8,
-        channel_ratio=8,
-        slow_pathway=dict(
-            type='resnet3d',
-            depth=18,
-            pretrained=None,
-            lateral=True,
-            lateral_norm=True,
-            base_channels=16,
-            conv1_kernel=(1, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1,
-            inflate=(0, 0, 1, 1)),
-        fast_pathway=dict(
-            type='resnet3d',
-            depth=18,
-            pretrained=None,
-            lateral=False,
-            base_channels=2,
-            conv1_kernel=(5, 7, 7),
-            conv1_stride_t=1,
-            pool1_stride_t=1),
-        audio_fusion_interm=16,
-        clip_len=16,
-        audio_frames=128)
+    """CPU variant: the demo model (R18, Slow width 16, 16-frame clips) at
+    tau = alpha = beta_inv = 8 with 128 log-mel frames."""
+    cfg = base_model('avslowfast_demo')['backbone']
+    cfg.update(resample_rate=8, speed_ratio=8, channel_ratio=8,
+               audio_frames=128)
+    cfg['fast_pathway']['base_channels'] = 2
     cfg.update(kwargs)
     return cfg
 

@@ -1,10 +1,9 @@
-"""tools/browse_dataset.py on a tiny synthesized demo data set."""
-import importlib.util
+"""tools/visualizations/browse_dataset.py on a tiny synthesized demo data set."""
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
+from tool_helpers import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'avslowfast_demo.py')
@@ -28,25 +27,16 @@ test_dataloader = dict(dataset=dict(
 """
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool('browse_dataset')
+    return load_tool('visualizations/browse_dataset.py')
 
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
     """One clip per class and split (18 clips of 2 s, 64 x 64)."""
     out = tmp_path_factory.mktemp('avdemo')
-    load_tool('make_demo_dataset').main([
+    load_tool('make_demo_dataset.py').main([
         '--out', str(out), '--train-per-class', '1', '--val-per-class', '1',
         '--test-per-class', '1'
     ])

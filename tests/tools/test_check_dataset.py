@@ -1,11 +1,10 @@
-"""tools/check_dataset.py on the defect folder of make_defect_dataset.py."""
+"""tools/data/check_dataset.py on the defect folder of make_defect_dataset.py."""
 import csv
-import importlib.util
 import json
 import os.path as osp
-import sys
 
 import pytest
+from tool_helpers import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -46,21 +45,12 @@ val_dataloader = dict(dataset=dict(
 """
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def defects(tmp_path_factory):
     """The defect folder, a list with extra columns, a duplicate and a
     label-less line, and a minimal config over it."""
     out = tmp_path_factory.mktemp('defects')
-    entries = load_tool('make_defect_dataset').make_defect_dataset(str(out))
+    entries = load_tool('make_defect_dataset.py').make_defect_dataset(str(out))
     assert [rel for rel, _, _ in entries] == list(EXPECTED)
     lines = [f'{rel} {label}\n' for rel, label, _ in entries]
     lines[1] = 'good_1.mp4 1 4\n'  # several labels
@@ -82,7 +72,7 @@ def run(tool, argv, capfd):
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool('check_dataset')
+    return load_tool('data/check_dataset.py')
 
 
 @pytest.fixture

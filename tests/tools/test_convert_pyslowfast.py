@@ -1,4 +1,4 @@
-"""tools/convert_pyslowfast_checkpoint.py on synthesized reference weights.
+"""tools/convert/convert_pyslowfast_checkpoint.py on synthesized reference weights.
 
 The reference checkpoints are written here in the naming of the author's
 PySlowFast fork (avslowfast.md section 14), independently of the converter:
@@ -10,15 +10,14 @@ round-trip a mapping the converter made up. Every tensor holds distinct
 values (``arange`` minus its index), so any swap, permutation or misplaced
 tensor changes what lands in the model.
 """
-import importlib.util
 import os.path as osp
 import re
 
 import pytest
 import torch
+from tool_helpers import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(ROOT, 'tools', 'convert_pyslowfast_checkpoint.py')
 R50 = osp.join(ROOT, 'configs', 'avslowfast_r50_kinetics.py')
 R101_8X8 = osp.join(ROOT, 'configs', 'avslowfast_r101_8x8_kinetics.py')
 CFG_YAML = 'MODEL:\n  ARCH: avslowfast\nRESNET:\n  DEPTH: 50\n'
@@ -159,16 +158,9 @@ def synthesize(model):
     return expected, reference, reshaped
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('convert_pyslowfast', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool()
+    return load_tool('convert/convert_pyslowfast_checkpoint.py')
 
 
 @pytest.fixture(scope='module')
@@ -336,8 +328,9 @@ def test_unsafe_checkpoint_is_refused(tool, tmp_path, capsys, kind):
 
 
 def test_mixed_module_prefix_is_refused():
-    from mmaction_avslowfast.utils.pyslowfast_keys import (ConversionError,
-                                                           strip_module_prefix)
+    keys = load_tool('convert/pyslowfast_keys.py')
+    ConversionError, strip_module_prefix = (keys.ConversionError,
+                                            keys.strip_module_prefix)
     with pytest.raises(ConversionError, match='head.projection.bias'):
         strip_module_prefix({'module.head.projection.weight': 0,
                              'head.projection.bias': 1})

@@ -1,34 +1,17 @@
 """tools/demo.py on synthesized videos: exit code, printed classes (as
 ``inference_recognizer``'s), the picture's panels, short videos and the
 timeline. Fixtures (videos, the tone-probe model, the demo config with
-random weights) come from ``tests/apis/conftest.py``."""
-import importlib.util
+random weights) come from ``tests/av_fixtures.py``."""
 import json
 import os.path as osp
 import re
-import sys
 
 import numpy as np
 import pytest
+from av_fixtures import DEMO_CLASSES, DEMO_CONFIG
+from tool_helpers import load_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = load_module('demo_tool', osp.join(ROOT, 'tools', 'demo.py'))
-fixtures = load_module('avapi_fixtures',
-                       osp.join(ROOT, 'tests', 'apis', 'conftest.py'))
-api_media = fixtures.api_media
-tone_model_files = fixtures.tone_model_files
-demo_checkpoint = fixtures.demo_checkpoint
-demo_label_map = fixtures.demo_label_map
+demo = load_tool('demo.py')
 
 ROW = re.compile(r'^\s+(\d+)\. (.+?)\s+(\d\.\d{4})  \[(\d+)\]$')
 CONDITION_TITLES = ('audiovisual', 'audio -> digital silence',
@@ -51,15 +34,15 @@ def printed_topk(out):
 @pytest.fixture()
 def run_demo(monkeypatch, capsys):
     """Run demo.main in-process; returns (exit code, stdout, figure)."""
-    from mmaction_avslowfast import apis
+    from mmaction_avslowfast import visualization
     figures = []
-    build = apis.build_av_figure
+    build = visualization.build_av_figure
 
     def keep_figure(*args, **kwargs):
         figures.append(build(*args, **kwargs))
         return figures[-1]
 
-    monkeypatch.setattr(apis, 'build_av_figure', keep_figure)
+    monkeypatch.setattr(visualization, 'build_av_figure', keep_figure)
 
     def run(argv):
         code = demo.main(argv)
@@ -77,7 +60,7 @@ def test_demo_prints_inference_recognizers_classes(
     inference_recognizer's; with a label map (low) and without one, the
     checkpoint naming no classes (silent: indices)."""
     from mmaction.apis import inference_recognizer, init_recognizer
-    config = fixtures.DEMO_CONFIG
+    config = DEMO_CONFIG
     video, out = api_media[name], tmp_path / f'{name}.png'
     argv = [video, config, demo_checkpoint, '--out', str(out), '--device',
             'cpu']
@@ -88,7 +71,7 @@ def test_demo_prints_inference_recognizers_classes(
     model = init_recognizer(config, demo_checkpoint, device='cpu')
     scores = inference_recognizer(model, video).pred_score.numpy()
     order = np.argsort(-scores, kind='stable')[:5]
-    names = (fixtures.DEMO_CLASSES if name == 'low' else
+    names = (DEMO_CLASSES if name == 'low' else
              [f'class {i}' for i in range(6)])
     blocks = printed_topk(stdout)
     assert list(blocks) == list(CONDITION_TITLES)

@@ -9,7 +9,7 @@ Online pipeline (recognition, ``AVVideoDataset`` with ``path label`` lines)::
     -> AlignAudioViews -> PackAVInputs
 
 Precomputed pipeline: replace ``LoadAudioFromVideo`` by ``LoadLogMel``
-(:mod:`.logmel_loading`, features written by ``tools/extract_logmel.py``).
+(:mod:`.logmel_loading`, features written by ``tools/data/extract_logmel.py``).
 ``AlignAudioViews`` and ``PackAVInputs`` are in :mod:`.formatting`.
 """
 from typing import Dict, Optional

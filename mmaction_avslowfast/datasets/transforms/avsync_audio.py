@@ -14,7 +14,7 @@ The easy negative's file comes from the data set
 number of GPUs.
 """
 import math
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform

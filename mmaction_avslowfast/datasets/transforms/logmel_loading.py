@@ -1,4 +1,4 @@
-"""Precomputed log-mel features (``tools/extract_logmel.py``) as input."""
+"""Precomputed log-mel features (``tools/data/extract_logmel.py``) as input."""
 import json
 import os.path as osp
 from typing import Dict, Optional
@@ -14,7 +14,7 @@ from .audio_loading import _check_policy, _handle_missing
 class LoadLogMel(BaseTransform):
     """Load the precomputed full-track log-mel of a sample.
 
-    Reads the ``.npy`` written by ``tools/extract_logmel.py`` (un-normalised
+    Reads the ``.npy`` written by ``tools/data/extract_logmel.py`` (un-normalised
     ``log(mel + 1e-8)``, ``[T, 80]``, float16 or float32) and its entry in
     the index (``index.jsonl`` in ``logmel_root``) for the audio offset and
     frame rate. :class:`AudioLogMelClips` then slices it exactly like the
@@ -30,7 +30,7 @@ class LoadLogMel(BaseTransform):
     ``audio_offset``, ``audio_valid``.
 
     Args:
-        logmel_root (str): Folder written by ``tools/extract_logmel.py``.
+        logmel_root (str): Folder written by ``tools/data/extract_logmel.py``.
         video_root (str): The videos' root (the dataset's
             ``data_prefix['video']``) to make ``filename`` relative.
         index_file (str): Index name inside ``logmel_root``.
@@ -56,7 +56,7 @@ class LoadLogMel(BaseTransform):
             if not osp.isfile(path):
                 raise FileNotFoundError(
                     f'LoadLogMel: index {path!r} not found; run '
-                    f'tools/extract_logmel.py first')
+                    f'tools/data/extract_logmel.py first')
             index = {}
             with open(path) as f:
                 for line in f:

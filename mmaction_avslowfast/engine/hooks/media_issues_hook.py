@@ -137,7 +137,7 @@ class MediaIssuesHook(Hook):
                 f'{self.max_unreadable:.1%} after {self.min_samples} draws): '
                 f'the data set is mostly broken. First files: {files[:10]} '
                 f'(all in {osp.join(runner.work_dir, "unreadable_files.txt")}'
-                f'). Check it with tools/check_dataset.py and train on the '
+                f'). Check it with tools/data/check_dataset.py and train on the '
                 f'cleaned list, or raise the limit with --cfg-options '
                 f'custom_hooks.<index of MediaIssuesHook>.max_unreadable=...')
 

@@ -18,10 +18,10 @@ valid) are skipped; files are written atomically.
 
 Usage::
 
-    python tools/extract_logmel.py data/kinetics400/videos_train \\
+    python tools/data/extract_logmel.py data/kinetics400/videos_train \\
         data/kinetics400/logmel_train --num-workers 8 --float16
     # or only the videos of an annotation file (``path label`` lines):
-    python tools/extract_logmel.py ROOT OUT --ann-file train.txt
+    python tools/data/extract_logmel.py ROOT OUT --ann-file train.txt
 """
 import argparse
 import json
@@ -175,5 +175,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     sys.exit(main())

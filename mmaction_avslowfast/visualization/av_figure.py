@@ -5,11 +5,11 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .conditions import CONDITION_TITLES
-from .inference import ModalityComparison
-from .labels import class_label, topk_classes
-from .media import TrackLogMel, VideoSummary
-from .timeline import Timeline
+from ..apis.conditions import CONDITION_TITLES
+from ..apis.inference import ModalityComparison
+from ..apis.labels import class_label, topk_classes
+from ..apis.media import TrackLogMel, VideoSummary
+from ..apis.timeline import Timeline
 
 STRIP_HEIGHT = 96  # pixels of each frame in the strip
 

@@ -9,7 +9,7 @@ author's fork (fanyix/SlowFast): ``{'model_state': ..., 'epoch': ...,
 ``load_from`` or ``mim test ... --checkpoint OUT``.
 
 Every reference key is mapped by name (see
-``mmaction_avslowfast/utils/pyslowfast_keys.py``); the only shape change
+``pyslowfast_keys.py`` beside this tool); the only shape change
 allowed is dropping the reference's dummy size-1 axes of the audio-pathway
 and A->FS convs. The tool prints every mapping (reference key, our key,
 shape change) and stops with exit code 1, writing nothing, on any unknown
@@ -23,9 +23,9 @@ The optimizer state is not carried over: use the output to test, or as
 
 Usage::
 
-    python tools/convert_pyslowfast_checkpoint.py \\
+    python tools/convert/convert_pyslowfast_checkpoint.py \\
         checkpoints/checkpoint_epoch_00196.pyth avslowfast_r50_4x16.pth
-    python tools/convert_pyslowfast_checkpoint.py IN OUT \\
+    python tools/convert/convert_pyslowfast_checkpoint.py IN OUT \\
         --config configs/avslowfast_r50_8x8_kinetics.py
 """
 import argparse
@@ -33,7 +33,7 @@ import os
 import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'avslowfast_r50_kinetics.py')
 
 
@@ -70,7 +70,7 @@ def _display_path(path):
 
 def convert(args):
     """Convert ``args.checkpoint``; returns (checkpoint, report lines)."""
-    from mmaction_avslowfast.utils.pyslowfast_keys import (
+    from pyslowfast_keys import (
         ConversionError, convert_state_dict, format_report,
         load_reference_checkpoint, strip_module_prefix)
 
@@ -96,7 +96,7 @@ def convert(args):
         num_tensors=len(records),
         num_reshaped=reshaped,
         module_prefix_stripped=stripped,
-        converter='tools/convert_pyslowfast_checkpoint.py')
+        converter='tools/convert/convert_pyslowfast_checkpoint.py')
     if isinstance(reference.get('epoch'), int):
         meta['pyslowfast_epoch'] = reference['epoch']
     if isinstance(reference.get('cfg'), str):
@@ -114,7 +114,7 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    from mmaction_avslowfast.utils.pyslowfast_keys import ConversionError
+    from pyslowfast_keys import ConversionError
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         print('error: OUT must differ from IN', file=sys.stderr)
         return 1

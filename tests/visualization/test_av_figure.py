@@ -2,13 +2,14 @@
 object, not on pixels)."""
 import numpy as np
 import pytest
-from conftest import TONE_CLASSES
+from av_fixtures import TONE_CLASSES
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
-from mmaction_avslowfast.apis import (build_av_figure, compare_modalities,
-                                      describe_video, frame_strip,
-                                      inference_timeline, track_logmel)
+from mmaction_avslowfast.apis import (compare_modalities, describe_video,
+                                      frame_strip, inference_timeline,
+                                      track_logmel)
+from mmaction_avslowfast.visualization import build_av_figure
 
 
 def make_figure(model, video, timeline=None, topk=5):

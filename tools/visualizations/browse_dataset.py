@@ -13,7 +13,7 @@ AVS hard negative of channel 1. The title gives the file, label,
 many views (10 clips x 3 crops) show ``--max-views`` of them, spread over
 clips and crops (the title says which).
 
-MMAction2's ``tools/analysis_tools/browse_dataset.py`` cannot show these
+MMAction2's ``tools/visualizations/browse_dataset.py`` cannot show these
 pipelines (it expects a list of frames); this tool reads the packed
 inputs and undoes ``FormatShape('NCTHW')`` (view = crop x num_clips +
 clip).
@@ -24,10 +24,10 @@ could be made, 2 for usage errors.
 
 Usage::
 
-    python tools/browse_dataset.py configs/avslowfast_demo.py --split train
-    python tools/browse_dataset.py configs/avslowfast_demo.py --split test \\
+    python tools/visualizations/browse_dataset.py configs/avslowfast_demo.py --split train
+    python tools/visualizations/browse_dataset.py configs/avslowfast_demo.py --split test \\
         -n 4 --out work_dirs/browse_test
-    python tools/browse_dataset.py configs/avslowfast_r50_kinetics.py \\
+    python tools/visualizations/browse_dataset.py configs/avslowfast_r50_kinetics.py \\
         --split test --max-views 6 --shuffle --seed 0
 """
 import argparse

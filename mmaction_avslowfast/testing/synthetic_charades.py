@@ -22,7 +22,7 @@ frame times.
 
 Example::
 
-    from mmaction_avslowfast.utils.synthetic_charades import \\
+    from mmaction_avslowfast.testing.synthetic_charades import \\
         write_charades_fixture
     info = write_charades_fixture('data/charades_fixture')
     info['train_csv'], info['videos']['TRN01']['actions']

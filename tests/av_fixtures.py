@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import mmaction_avslowfast  # noqa: F401  (registers modules, applies compat)
-from mmaction_avslowfast.utils.synthetic_media import mel_bin, write_av_video
+from mmaction_avslowfast.testing.synthetic_media import mel_bin, write_av_video
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'avslowfast_demo.py')
 LOW_HZ, HIGH_HZ = 500.0, 2000.0
 TONE_CLASSES = ['low_tone', 'high_tone']

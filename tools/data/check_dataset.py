@@ -49,8 +49,8 @@ is flagged; 1 if the list cannot be read, 2 for usage errors.
 
 Usage::
 
-    python tools/check_dataset.py configs/avslowfast_demo.py --split val
-    python tools/check_dataset.py CONFIG --split train --workers 8 \\
+    python tools/data/check_dataset.py configs/avslowfast_demo.py --split val
+    python tools/data/check_dataset.py CONFIG --split train --workers 8 \\
         --cfg-options train_dataloader.dataset.ann_file=my_list.txt \\
         train_dataloader.dataset.data_prefix.video=data/my_videos
     # then train on the cleaned list:
@@ -197,7 +197,7 @@ def run_checks(files, options, workers: int) -> list:
     on stderr; ``workers`` processes."""
     from mmengine.utils import ProgressBar
 
-    from mmaction_avslowfast.utils.media_check import check_media
+    from media_check import check_media
     check = partial(check_media, **options)
     bar = ProgressBar(len(files), file=sys.stderr)
     records = []
@@ -301,7 +301,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config
 
-    from mmaction_avslowfast.utils.media_check import FLAGS
+    from media_check import FLAGS
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -389,5 +389,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     sys.exit(main())

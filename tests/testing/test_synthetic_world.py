@@ -1,5 +1,5 @@
 """Content checks of the self-supervised demo's world
-(mmaction_avslowfast/utils/synthetic_world.py, tools/make_selfsup_world.py):
+(mmaction_avslowfast/testing/synthetic_world.py, tools/make_selfsup_world.py):
 decoded pictures and sounds, not only shapes."""
 import os.path as osp
 import runpy
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mmaction_avslowfast.audio import LogMelExtractor, decode_audio
-from mmaction_avslowfast.utils.synthetic_media import mel_bin
-from mmaction_avslowfast.utils.synthetic_world import (
+from mmaction_avslowfast.testing.synthetic_media import mel_bin
+from mmaction_avslowfast.testing.synthetic_world import (
     COLOURS, PITCHES, find_reversals, probe_event, probe_label_names,
     render_world, sample_events, write_world_video)
 

@@ -24,7 +24,7 @@ self-supervised demo for the measurements).
 
 Everything is deterministic from a seed. Example::
 
-    from mmaction_avslowfast.utils.synthetic_world import (
+    from mmaction_avslowfast.testing.synthetic_world import (
         sample_events, render_world, write_world_video)
     rng = np.random.RandomState(0)
     events = sample_events(rng, duration=4.0, fps=16, rate=0.8)

@@ -6,7 +6,7 @@ nothing has to be downloaded. Everything is deterministic.
 
 Main entry point: :func:`write_av_video`. Example::
 
-    from mmaction_avslowfast.utils.synthetic_media import write_av_video
+    from mmaction_avslowfast.testing.synthetic_media import write_av_video
     info = write_av_video('tone.mp4', duration=6.0, fps=30, size=(64, 48),
                           tone_schedule=[(0.0, 440.0), (3.0, 1760.0)],
                           sample_rate=44100, channels=2)
