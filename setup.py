@@ -1,4 +1,7 @@
+import os
 import os.path as osp
+import shutil
+import sys
 from importlib import metadata
 
 from setuptools import find_packages, setup
@@ -32,6 +35,24 @@ def runtime_requirements():
             for r in requirements]
 
 
+def add_mim_extension():
+    """Ship ``model-index.yml``, ``configs/`` and ``tools/`` in the package
+    as ``mmaction_avslowfast/.mim/`` (MMAction2's layout), so that
+    ``mim search mmaction-avslowfast`` lists the models of an installed
+    wheel. Only for wheel and sdist builds: an editable install has no
+    package folder in site-packages for mim to look in."""
+    if not {'bdist_wheel', 'sdist'} & set(sys.argv):
+        return
+    mim_dir = osp.join('mmaction_avslowfast', '.mim')
+    shutil.rmtree(mim_dir, ignore_errors=True)
+    os.makedirs(mim_dir)
+    shutil.copyfile('model-index.yml', osp.join(mim_dir, 'model-index.yml'))
+    for folder in ('configs', 'tools'):
+        shutil.copytree(folder, osp.join(mim_dir, folder),
+                        ignore=shutil.ignore_patterns('__pycache__'))
+
+
+add_mim_extension()
 setup(
     name='mmaction-avslowfast',
     version=read_version(),
@@ -40,7 +61,9 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmaction_avslowfast', 'mmaction_avslowfast.*']),
     # label maps shipped with the package (apis.BUILTIN_LABEL_MAPS)
-    package_data={'mmaction_avslowfast': ['data/*.txt']},
+    package_data={
+        'mmaction_avslowfast': ['data/*.txt', '.mim/*.yml', '.mim/**/*']
+    },
     python_requires='>=3.8',
     install_requires=runtime_requirements(),
     extras_require={'tests': read_requirements('tests.txt')},

@@ -15,7 +15,8 @@ model = dict(
 
 # 16-frame clips with 64 log-mel frames; frames resized to 32x32 (no crop).
 small_args = dict(
-    SegmentSampleFrames=dict(clip_len=16), AudioLogMelClips=dict(num_frames=64))
+    SegmentSampleFrames=dict(clip_len=16),
+    AudioLogMelClips=dict(num_frames=64))
 resize = dict(type='Resize', scale=(32, 32), keep_ratio=False)
 train_pipeline, val_pipeline, test_pipeline = ([
     resize if step['type'] in ('RandomRescale', 'Resize') else dict(
