@@ -1,22 +1,8 @@
-# Linear probe on the synthesized world of tools/make_selfsup_world.py
-# (see tools/selfsup_demo.sh): configs/avslowfast_demo_avs_linear.py (frozen
-# small AVSlowFast, BN statistics recomputed on the probe's training data,
-# one linear layer on the pooled Slow + Fast features, VISUAL-ONLY: the audio
-# is blanked) on the world's probe clips. Each clip lasts 1 s (16 frames at
-# 16 fps, the pre-training's clip); in it one of the 4 objects (drawn at
-# random) flashes once; label = WHEN: the quarter of the clip that holds the
-# flash (data/selfsup/label_map.txt: 0.00-0.25s ... 0.75-1.00s; chance 25 %).
-#
-#   # pre-trained backbone (configs/avslowfast_demo_avs_world_pretrain.py):
-#   mim train mmaction configs/avslowfast_demo_avs_world_linear.py --gpus 0 \
-#       --work-dir work_dirs/selfsup_probe_pretrained --cfg-options \
-#       model.backbone.pretrained=work_dirs/selfsup_pretrain/<ckpt>.pth
-#   # baseline, same budget: randomly initialised backbone
-#   mim train mmaction configs/avslowfast_demo_avs_world_linear.py --gpus 0 \
-#       --work-dir work_dirs/selfsup_probe_random \
-#       --cfg-options model.backbone.pretrained=None
-#   mim test mmaction configs/avslowfast_demo_avs_world_linear.py --gpus 0 \
-#       --checkpoint work_dirs/selfsup_probe_pretrained/epoch_<N>.pth
+# Linear probe (configs/avslowfast_demo_avs_linear.py) on the probe clips of
+# the self-supervised demo world (tools/make_selfsup_world.py): in each 1 s
+# clip one object flashes once; label = the quarter of the clip that holds
+# the flash (chance 25 %). ./tools/selfsup_demo.sh runs it with a pre-trained
+# and a random backbone. Docs: docs/self_supervised.md
 _base_ = ['./avslowfast_demo_avs_linear.py']
 
 data_root = 'data/selfsup'

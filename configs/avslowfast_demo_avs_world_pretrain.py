@@ -1,14 +1,8 @@
-# AVS pre-training of the small CPU AVSlowFast on the synthesized world of
-# tools/make_selfsup_world.py (objects that flash white and beep in their
-# colour's pitch at random times; see tools/selfsup_demo.sh). Same model,
-# pipelines and metric as configs/avslowfast_demo_avs_pretrain.py; only the
-# data, the negative curriculum, the lr and the schedule differ.
-#
-#   python tools/make_selfsup_world.py --out data/selfsup
-#   mim train mmaction configs/avslowfast_demo_avs_world_pretrain.py --gpus 0 \
-#       --work-dir work_dirs/selfsup_pretrain
-#   mim test mmaction configs/avslowfast_demo_avs_world_pretrain.py --gpus 0 \
-#       --checkpoint work_dirs/selfsup_pretrain/best_avs_sync_acc_epoch_<N>.pth
+# AVS pre-training (configs/avslowfast_demo_avs_pretrain.py) on the
+# self-supervised demo world of tools/make_selfsup_world.py (objects that
+# flash and beep in their colour's pitch); other data, negative curriculum,
+# lr and schedule. ./tools/selfsup_demo.sh runs it.
+# Docs: docs/self_supervised.md
 _base_ = ['./avslowfast_demo_avs_pretrain.py']
 
 data_root = 'data/selfsup'

@@ -3,7 +3,8 @@
 # (20 epochs). Frames from MMAction2's AVA rawframes, audio as log-mel
 # precomputed from the 15-min cuts (tools/data/extract_logmel.py).
 # Docs: docs/ava.md
-#   mim train mmaction configs/avslowfast_r50_ava22.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_ava22.py \
+#       --gpus 8 --launcher pytorch
 _base_ = ['_base_/models/avslowfast_r50_ava.py', '_base_/default_runtime.py']
 
 model = dict(

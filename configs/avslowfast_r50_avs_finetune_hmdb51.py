@@ -1,6 +1,7 @@
 # The UCF101 finetune config (configs/avslowfast_r50_avs_finetune_ucf101.py) on
 # HMDB51, MMAction2's layout (tools/data/hmdb51). Docs: docs/self_supervised.md
-#   mim train mmaction configs/avslowfast_r50_avs_finetune_hmdb51.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_avs_finetune_hmdb51.py \
+#       --gpus 8 --launcher pytorch
 _base_ = './avslowfast_r50_avs_finetune_ucf101.py'
 
 split = 1  # HMDB51 split (1, 2 or 3)

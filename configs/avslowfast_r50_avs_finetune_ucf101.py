@@ -2,7 +2,8 @@
 # AVSlowFast R50 (PySlowFast's UCF101 fine-tuning recipe): the linear
 # evaluation config with the whole network trained. Visual-only.
 # Docs: docs/self_supervised.md
-#   mim train mmaction configs/avslowfast_r50_avs_finetune_ucf101.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_avs_finetune_ucf101.py \
+#       --gpus 8 --launcher pytorch
 _base_ = './avslowfast_r50_avs_linear_ucf101.py'
 
 model = dict(backbone=dict(frozen=False), cls_head=dict(dropout_ratio=0.5))

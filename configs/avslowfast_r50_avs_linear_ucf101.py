@@ -3,7 +3,8 @@
 # linear layer on the pooled Slow + Fast features; PySlowFast's linear
 # evaluation recipe. Visual-only: many UCF101 / HMDB51 videos have no audio
 # track, unevenly across classes. Docs: docs/self_supervised.md
-#   mim train mmaction configs/avslowfast_r50_avs_linear_ucf101.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_avs_linear_ucf101.py \
+#       --gpus 8 --launcher pytorch
 _base_ = [
     '_base_/models/avslowfast_r50_4x16.py',
     '_base_/datasets/kinetics400_av.py', '_base_/default_runtime.py'

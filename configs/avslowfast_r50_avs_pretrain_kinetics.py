@@ -2,7 +2,8 @@
 # videos (labels ignored): the hierarchical AVS losses only, with the
 # supervised recipe's data, augmentation and schedule. Ours: the paper's
 # self-supervised protocol is not public. Docs: docs/self_supervised.md
-#   mim train mmaction configs/avslowfast_r50_avs_pretrain_kinetics.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_avs_pretrain_kinetics.py \
+#       --gpus 8 --launcher pytorch
 _base_ = './avslowfast_r50_kinetics.py'
 
 # A->FS fusion off (AVSPretrainer sets drop_pathway = 1.0): every stage loss

@@ -2,7 +2,8 @@
 # from a Kinetics-400 AVSlowFast checkpoint, with PySlowFast's Charades
 # recipe (sigmoid + BCE, max over the 30 test views, 57 epochs, sync BN).
 # Docs: docs/charades.md
-#   mim train mmaction configs/avslowfast_r50_charades.py --gpus 8 --launcher pytorch
+#   mim train mmaction configs/avslowfast_r50_charades.py \
+#       --gpus 8 --launcher pytorch
 _base_ = [
     '_base_/models/avslowfast_r50_4x16.py',
     '_base_/datasets/kinetics400_av.py', '_base_/default_runtime.py'

@@ -1,8 +1,10 @@
 # AVSlowFast R50 8x8 fine-tuned on EPIC-Kitchens-100 action recognition (verb
 # 97 + noun 300 classes, two heads) from a Kinetics-400 AVSlowFast R50 8x8
-# checkpoint, with EPIC-Kitchens' own SlowFast recipe (frozen BN, 30 epochs);
-# clips and their audio lie inside the action segment. Docs: docs/epic_kitchens.md
-#   mim train mmaction configs/avslowfast_r50_epic100.py --gpus 8 --launcher pytorch
+# checkpoint, with EPIC-Kitchens' own SlowFast recipe (frozen BN, 30
+# epochs); clips and their audio lie inside the action segment.
+# Docs: docs/epic_kitchens.md
+#   mim train mmaction configs/avslowfast_r50_epic100.py \
+#       --gpus 8 --launcher pytorch
 _base_ = [
     '_base_/models/avslowfast_r50_8x8.py', '_base_/datasets/kinetics400_av.py',
     '_base_/default_runtime.py'
