@@ -57,11 +57,6 @@ INTENDED = {
     ('tests/configs/epic_small.py',
      'model.backbone.slow_pathway.fusion_kernel'):
     "test configs: the EPIC recipe's 8x8 F->S kernel (7) on the small model",
-    ('tests/configs/charades_small.py', 'test_pipeline[6].scale[1]'):
-    'test configs: test frames resized like validation frames (40 px)',
-    ('tests/configs/charades_small.py',
-     'test_dataloader.dataset.pipeline[6].scale[1]'):
-    'test configs: test frames resized like validation frames (40 px)',
     **{('tests/configs/charades_small.py', f'{key}[0].io_backend'):
        "test configs: the recipe's disk backend, the default"
        for key in ('train_pipeline', 'val_pipeline', 'test_pipeline',

@@ -24,6 +24,11 @@ train_pipeline, val_pipeline, test_pipeline = ([
     dict(step, **small_steps.get(step['type'], {})) for step in pipeline
 ] for pipeline in (_base_.train_pipeline, _base_.val_pipeline,
                    _base_.test_pipeline))
+# ThreeCrop takes the full short side: 40x32 test frames.
+test_pipeline = [
+    dict(step, scale=(-1, 32)) if step['type'] == 'Resize' else step
+    for step in test_pipeline
+]
 train_dataloader = dict(
     batch_size=2, num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(

@@ -116,6 +116,10 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
             ``find_unused_parameters``. Losses and gradients are unchanged
             (only the running statistics of the res5 AVS-only BN layers,
             which nothing reads, skip those iterations). Defaults to True.
+        allow_mismatched_pretrained (bool): Load a ``pretrained``
+            checkpoint whose tensors partly have other shapes, leaving those
+            as initialised (each named in a WARNING); by default such a
+            checkpoint is refused. Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=...,
             prefix=...)`` is treated like ``pretrained``.
 
@@ -175,6 +179,7 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
                  norm_eval: bool = False,
                  share_eval_audio: bool = True,
                  skip_gated_avs: bool = True,
+                 allow_mismatched_pretrained: bool = False,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(fs_fusion) != 4 or len(afs_fusion) != 4:
@@ -187,6 +192,7 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
             raise ValueError(f'resample_rate ({resample_rate}) must be a '
                              f'multiple of speed_ratio ({speed_ratio})')
         self.pretrained = pretrained
+        self.allow_mismatched_pretrained = bool(allow_mismatched_pretrained)
         self.resample_rate = resample_rate
         self.speed_ratio = speed_ratio
         self.channel_ratio = channel_ratio
@@ -324,14 +330,16 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
             head.init_weights()
 
         checkpoint, prefix = self.pretrained, None
+        key = 'model.backbone.pretrained'
         if checkpoint is None and isinstance(self.init_cfg, dict) and \
                 self.init_cfg.get('type') == 'Pretrained':
             checkpoint = self.init_cfg['checkpoint']
             prefix = self.init_cfg.get('prefix')
+            key = 'model.backbone.init_cfg.checkpoint'
         if checkpoint is not None:
             if not isinstance(checkpoint, str):
                 raise TypeError('pretrained must be a str or None')
-            self.load_slowfast_checkpoint(checkpoint, prefix=prefix)
+            self.load_slowfast_checkpoint(checkpoint, prefix=prefix, key=key)
         self._is_init = True
 
     # ------------------------------------------------------------ hook API

@@ -1,11 +1,15 @@
 """Weights of AVSlowFast: loading (Slow)Fast checkpoints into the visual
 part, and freezing (``frozen`` / ``norm_eval``)."""
+import logging
+import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from .pretrained_routes import missing_checkpoint_message
 
 
 class AVSlowFastWeightsMixin:
@@ -16,14 +20,19 @@ class AVSlowFastWeightsMixin:
     def load_slowfast_checkpoint(self,
                                  filename: str,
                                  prefix: Optional[str] = None,
-                                 map_location: str = 'cpu'
+                                 map_location: str = 'cpu',
+                                 key: str = 'model.backbone.pretrained'
                                  ) -> Dict[str, List[str]]:
         """Load a ``ResNet3dSlowFast`` / ``AVSlowFast`` checkpoint.
 
         Keys ``slow_path.*`` / ``fast_path.*`` load unchanged. A recognizer
         checkpoint is accepted: ``prefix`` (default: ``'backbone.'`` when the
         keys carry it) is stripped and other keys (e.g. ``cls_head.*``) are
-        ignored. Shape-mismatched tensors are skipped.
+        ignored. A tensor whose shape differs from the model's is refused
+        (``ValueError`` naming each one: loading around it would leave part
+        of a pathway randomly initialised in silence) unless
+        ``allow_mismatched_pretrained`` is set, which skips them with a
+        WARNING naming each.
 
         Returns:
             dict: ``loaded`` (model keys taken from the checkpoint),
@@ -32,6 +41,11 @@ class AVSlowFastWeightsMixin:
             and ``mismatched`` (same key, other shape). Also stored in
             ``self.pretrained_report`` and logged.
         """
+        if '://' not in filename and not osp.exists(filename):
+            # the config key ``key`` names a local file that is not there
+            raise FileNotFoundError(missing_checkpoint_message(
+                filename, key, self.slow_path.depth, self.resample_rate,
+                self.speed_ratio, self.fs_fusion))
         ckpt = _load_checkpoint(filename, map_location=map_location)
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
             else ckpt
@@ -67,15 +81,37 @@ class AVSlowFastWeightsMixin:
                 if own[key].shape == value.shape:
                     loadable[key] = value
                 else:
-                    mismatched.append(key)
+                    mismatched.append(
+                        f'{key}: checkpoint {list(value.shape)}, model '
+                        f'{list(own[key].shape)}')
+        if mismatched:
+            self._refuse_or_warn_mismatched(sorted(mismatched))
         self.load_state_dict(loadable, strict=False)
         report = dict(
             loaded=sorted(loadable),
             missing=sorted(set(own) - set(loadable)),
             unexpected=sorted(set(state_dict) - set(own)),
-            mismatched=sorted(mismatched))
+            mismatched=sorted(m.split(':')[0] for m in mismatched))
         self.pretrained_report = report
         return report
+
+    def _refuse_or_warn_mismatched(self, mismatched: List[str]) -> None:
+        """``mismatched``: ``'key: checkpoint [..], model [..]'`` lines."""
+        lines = '\n  '.join(mismatched)
+        if not getattr(self, 'allow_mismatched_pretrained', False):
+            raise ValueError(
+                f'AVSlowFast: {len(mismatched)} tensors of the pretrained '
+                f'checkpoint have other shapes than the model (another '
+                f'geometry or fusion layout?):\n  {lines}\nLoading the rest '
+                'would leave these randomly initialised. Use a checkpoint of '
+                'the same architecture, or set model.backbone.'
+                'allow_mismatched_pretrained=True to load it anyway.')
+        print_log(
+            f'AVSlowFast: {len(mismatched)} tensors of the pretrained '
+            'checkpoint have other shapes than the model and stay as '
+            f'initialised (allow_mismatched_pretrained=True):\n  {lines}',
+            logger='current',
+            level=logging.WARNING)
 
     def train(self, mode: bool = True) -> 'AVSlowFastWeightsMixin':
         """Set train/eval mode, honouring ``frozen`` (whole backbone in eval
