@@ -1,9 +1,9 @@
-# AVA v2.2 (R50 4x16) with the Slow and Fast pathways from MMAction2's public SlowFast
-# R50 4x16 Kinetics-400 checkpoint and the audio pathway from scratch: no
-# AVSlowFast weights are published. Not the paper's network: MMAction2's
-# Fast->Slow layout (all four junctions, no lateral BN) so that every visual
-# tensor loads; ImageNet normalisation, as that checkpoint was trained.
-# Docs: docs/pretrained.md
+# The AVA v2.2 recipe with the Slow and Fast pathways from MMAction2's
+# public SlowFast R50 4x16 Kinetics-400 checkpoint and the audio pathway
+# from scratch: no AVSlowFast weights are published. Not the paper's
+# network: MMAction2's Fast->Slow layout (all four junctions, no lateral
+# BN) so that every visual tensor loads; ImageNet normalisation, as that
+# checkpoint was trained. Docs: docs/pretrained.md
 _base_ = './avslowfast_r50_ava22.py'
 
 model = dict(
