@@ -11,10 +11,11 @@ _base_ = [
     '_base_/default_runtime.py'
 ]
 
-# Visual-only: the audio is not decoded (BlankAudio) and its input blanked,
-# no A->FS lateral, no AVS; the head pools Slow + Fast only.
+# Visual-only: the audio is not decoded (BlankAudio) and the model blanks its
+# input to the normalised mean, no A->FS lateral, no AVS; the head pools
+# Slow + Fast only.
 model = dict(
-    blank_modalities=('audios', ),
+    blank_modalities=dict(audios='mean'),
     backbone=dict(
         frozen=True,
         afs_fusion=(False, False, False, False),

@@ -14,10 +14,11 @@ split = 1  # UCF101 split (1, 2 or 3): a variable, so edit it here
 pretrain_checkpoint = \
     'work_dirs/avslowfast_r50_avs_pretrain_kinetics/epoch_XX.pth'  # set XX
 
-# Visual-only: the audio is not decoded (BlankAudio) and its input blanked,
-# no A->FS lateral, no AVS; the head pools Slow + Fast only.
+# Visual-only: the audio is not decoded (BlankAudio) and the model blanks its
+# input to the normalised mean, no A->FS lateral, no AVS; the head pools
+# Slow + Fast only.
 model = dict(
-    blank_modalities=('audios', ),
+    blank_modalities=dict(audios='mean'),
     backbone=dict(
         pretrained=pretrain_checkpoint,
         frozen=True,

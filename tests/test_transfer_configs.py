@@ -17,6 +17,8 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmaction_avslowfast.audio import silence_value
+from mmaction_avslowfast.models.recognizers.modality_blanking import \
+    parse_blank_spec
 from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -142,7 +144,8 @@ def test_r50_models_build_with_trainable_parts(name, r50_models):
 
 def visual_only_cfg(cfg):
     model = cfg.model
-    assert model.blank_modalities == ('audios', )
+    # the model's audio input: zeros of the normalised input
+    assert parse_blank_spec(model.blank_modalities) == {'audios': 'mean'}
     assert not any(model.backbone.afs_fusion)
     assert tuple(model.cls_head.pathways) == (0, 1)
     for split in ('train', 'val', 'test'):
@@ -273,6 +276,12 @@ def test_blank_audio_transform():
     assert np.all(out['audios'] == np.float32(silence_value()))
     t = TRANSFORMS.build(dict(type='BlankAudio', value=0.0))
     assert np.all(t(dict(num_clips=1))['audios'] == 0)
+    t = TRANSFORMS.build(dict(type='BlankAudio', fill='mean'))
+    assert np.all(t(dict(num_clips=1))['audios'] == 0)
+    t = TRANSFORMS.build(dict(type='BlankAudio', fill=-1.5))
+    assert np.all(t(dict(num_clips=1))['audios'] == -1.5)
+    with pytest.raises(ValueError, match='unknown fill'):
+        TRANSFORMS.build(dict(type='BlankAudio', fill='grey'))
     with pytest.raises(ValueError, match='positive'):
         TRANSFORMS.build(dict(type='BlankAudio', num_frames=0))
 

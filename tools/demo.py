@@ -152,8 +152,8 @@ def main(argv=None) -> int:
     num_classes = len(comparison.scores['audiovisual'])
     class_names = apis.class_names_of(model, num_classes, args.label_map)
     print(describe_sampling(summary, comparison))
-    if getattr(model, 'blank_modalities', ()):
-        print(f'  note: the model blanks {model.blank_modalities} itself '
+    if getattr(model, 'blank_fills', {}):
+        print(f'  note: the model blanks {model.blank_fills} itself '
               '(model.blank_modalities), in every condition')
     if class_names is None:
         print('  no class names (no --label-map, none in the checkpoint): '

@@ -4,22 +4,25 @@ A prediction is made three times on the same test views:
 
 - ``audiovisual``: the inputs as the test pipeline made them (the scores
   equal :func:`mmaction.apis.inference_recognizer`'s);
-- ``audio_silenced`` (``blank='audios'``): every audio view is the log-mel
-  of **digital silence**, the normalised value of ``log(1e-8)``
-  (:func:`~mmaction_avslowfast.audio.silence_value` with the ``mean`` /
-  ``std`` of the pipeline's ``AudioLogMelClips``), i.e. exactly what the
-  ``on_missing_audio='zeros'`` policy feeds for a video without sound. It is
-  not zeros of the normalised input (that would be the data set's average
-  spectrum, what ``AVRecognizer3D(blank_modalities=('audios',))`` uses for
-  its training ablation);
-- ``frames_blanked`` (``blank='imgs'``): every frame is **mean grey**, zeros
-  of the normalised input, i.e. each pixel equals the data preprocessor's
-  ``mean`` (the frames carry no information but stay at the statistics the
-  network was trained on).
+- ``audio_silenced`` (``blank='audios'``): fill ``'silence'``, every audio
+  value is the log-mel of **digital silence**, the normalised value of
+  ``log(1e-8)`` (:func:`~mmaction_avslowfast.audio.silence_value` with the
+  ``mean`` / ``std`` of the pipeline's ``AudioLogMelClips``), i.e. exactly
+  what the ``on_missing_audio='zeros'`` policy feeds for a video without
+  sound. It is not fill ``'mean'`` (zeros of the normalised input, the data
+  set's average spectrum, which the training ablation
+  ``model.blank_modalities=audios`` uses);
+- ``frames_blanked`` (``blank='imgs'``): fill ``'mean'``, every frame is
+  **mean grey**, zeros of the normalised input, i.e. each pixel equals the
+  data preprocessor's ``mean`` (the frames carry no information but stay at
+  the statistics the network was trained on).
 
-The audio is replaced before the data preprocessor (in the pipeline's
-normalised log-mel domain, where ``silence_value`` is defined), the frames
-after it (in the normalised domain, where mean grey is zero).
+Both are written after the data preprocessor by ``blank_inputs`` of
+:mod:`mmaction_avslowfast.models.recognizers.modality_blanking`, the one
+blanking function of the package (it also serves the model's
+``blank_modalities``). Digital silence is a value of the pipeline's
+normalised log-mel, passed through the audio preprocessor (identity in
+every config) on its way to the model.
 """
 import copy
 from typing import Dict, List, Optional
@@ -28,6 +31,7 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 
 from ..audio import silence_value
+from ..models.recognizers import modality_blanking
 
 # condition name -> the modality it blanks (None: none)
 CONDITIONS = {
@@ -41,6 +45,11 @@ CONDITION_TITLES = {
     'frames_blanked': 'frames -> mean grey',
 }
 BLANKS = (None, 'audios', 'imgs')
+# blanked modality -> its fill (see modality_blanking)
+BLANK_FILLS = {
+    'audios': modality_blanking.SILENCE,  # digital silence
+    'imgs': modality_blanking.MEAN,  # mean grey
+}
 
 
 def pipeline_silence_value(pipeline: Compose) -> float:
@@ -95,19 +104,17 @@ def forward_blanked(model: torch.nn.Module,
         if blank is not None and blank not in sample['inputs']:
             raise KeyError(f'cannot blank {blank!r}: the inputs are '
                            f'{sorted(sample["inputs"])}')
-        inputs = dict(sample['inputs'])
-        if blank == 'audios':
-            if silence is None:
-                raise ValueError("blank='audios' needs the silence value")
-            inputs['audios'] = torch.full_like(inputs['audios'],
-                                               float(silence))
         # Predictions are written into the data samples: use copies.
         samples.append(
-            dict(inputs=inputs,
+            dict(inputs=dict(sample['inputs']),
                  data_samples=copy.deepcopy(sample['data_samples'])))
+    if blank == 'audios' and silence is None:
+        raise ValueError("blank='audios' needs the silence value")
     data = pseudo_collate(samples)
     with torch.no_grad():
         data = model.data_preprocessor(data, False)
-        if blank == 'imgs':
-            data['inputs']['imgs'] = torch.zeros_like(data['inputs']['imgs'])
+        if blank is not None:
+            data['inputs'] = modality_blanking.blank_inputs(
+                data['inputs'], {blank: BLANK_FILLS[blank]},
+                model.data_preprocessor, silence)
         return model(**data, mode='predict')

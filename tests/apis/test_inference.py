@@ -64,6 +64,37 @@ def test_missing_audio_is_the_same_silence(tone_model, api_media):
                                   comparison.scores['audio_silenced'])
 
 
+def test_conditions_blank_through_blank_inputs(tone_model, api_media,
+                                              monkeypatch):
+    """compare_modalities and the timeline blank with the package's one
+    function (modality_blanking.blank_inputs), after the data
+    preprocessor: audio -> 'silence' with the pipeline's value, frames ->
+    'mean'. A stand-in filling 7.0 shows its result reaches the model."""
+    from mmaction_avslowfast.apis import inference_timeline
+    from mmaction_avslowfast.models.recognizers import modality_blanking
+    calls = []
+
+    def fake(inputs, fills, data_preprocessor=None, silence=None):
+        if fills:  # the model's own call (no blank_modalities) is empty
+            calls.append((dict(fills), silence, data_preprocessor))
+        return {m: torch.full_like(x, 7.0) if m in fills else x
+                for m, x in inputs.items()}
+
+    monkeypatch.setattr(modality_blanking, 'blank_inputs', fake)
+    comparison = compare_modalities(tone_model, api_media['low'])
+    assert comparison.silence == silence_value()
+    assert [c[:2] for c in calls] == [({'audios': 'silence'}, silence_value()),
+                                      ({'imgs': 'mean'}, silence_value())]
+    assert all(c[2] is tone_model.data_preprocessor for c in calls)
+    assert torch.all(tone_model.backbone.seen['imgs'] == 7.0)  # last: imgs
+    assert not torch.any(tone_model.backbone.seen['audios'] == 7.0)
+    calls.clear()
+    inference_timeline(tone_model, api_media['low'], blank='audios')
+    assert calls and all(c[:2] == ({'audios': 'silence'}, silence_value())
+                         for c in calls)
+    assert torch.all(tone_model.backbone.seen['audios'] == 7.0)
+
+
 def test_compare_modalities(tone_model, api_media):
     comparison = compare_modalities(tone_model, api_media['high'])
     assert list(comparison.scores) == ['audiovisual', 'audio_silenced',

@@ -1,12 +1,13 @@
 from collections import Counter
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Iterable, Tuple
 
-import torch
 from mmaction.models.recognizers import MMRecognizer3D
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList, SampleList
 from mmengine.logging import print_log
 from torch import Tensor
+
+from . import modality_blanking
 
 
 @MODELS.register_module()
@@ -25,37 +26,46 @@ class AVRecognizer3D(MMRecognizer3D):
     sums it into ``loss`` and logs it separately.
 
     Args:
-        blank_modalities (Sequence[str]): Modalities whose input is replaced
-            by zeros before the backbone, in training and testing. With
-            ``('audios',)`` the same architecture sees no audio information,
-            which gives the visual-only ablation. Default: ``()``.
+        blank_modalities (str | Sequence[str] | dict): Modalities whose
+            input is replaced by a constant before the backbone, in training
+            and testing (:mod:`.modality_blanking`): a name or names (fill
+            ``'mean'``, zeros of the normalised input) or a dict modality ->
+            fill (``'mean'``, ``'silence'`` or a float). With ``'audios'``
+            the same architecture sees no audio information, which gives the
+            visual-only ablation. Default: ``()``. ``self.blank_fills`` holds
+            the dict, ``self.blank_modalities`` the names.
         **kwargs: Arguments of :class:`BaseRecognizer` (``backbone``,
             ``cls_head``, ``neck``, ``train_cfg``, ``test_cfg``,
             ``data_preprocessor``).
     """
 
-    def __init__(self, *args, blank_modalities: Sequence[str] = (), **kwargs):
+    def __init__(self,
+                 *args,
+                 blank_modalities: modality_blanking.BlankSpec = (),
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        if isinstance(blank_modalities, str):
-            blank_modalities = (blank_modalities, )
-        self.blank_modalities = tuple(blank_modalities)
+        self.blank_modalities = blank_modalities
+
+    @property
+    def blank_modalities(self) -> Tuple[str, ...]:
+        """Names of the blanked modalities (their fills: ``blank_fills``)."""
+        return tuple(self.blank_fills)
+
+    @blank_modalities.setter
+    def blank_modalities(self, spec: modality_blanking.BlankSpec) -> None:
+        self.blank_fills = modality_blanking.parse_blank_spec(spec)
 
     def extract_feat(self,
                      inputs: Dict[str, Tensor],
                      stage: str = 'backbone',
                      data_samples: OptSampleList = None,
                      test_mode: bool = False) -> Tuple:
-        """Blank the configured modalities, then as
+        """Blank the configured modalities
+        (:func:`.modality_blanking.blank_inputs`), then as
         :meth:`MMRecognizer3D.extract_feat`."""
-        missing = [m for m in self.blank_modalities if m not in inputs]
-        if missing:
-            raise KeyError(
-                f'blank_modalities={self.blank_modalities} names {missing}, '
-                f'which the inputs do not have (inputs: {sorted(inputs)}).')
-        inputs = {
-            m: torch.zeros_like(x) if m in self.blank_modalities else x
-            for m, x in inputs.items()
-        }
+        # a new dict in any case: the parent reshapes its entries in place
+        inputs = modality_blanking.blank_inputs(inputs, self.blank_fills,
+                                                self.data_preprocessor)
         return super().extract_feat(
             inputs, stage=stage, data_samples=data_samples,
             test_mode=test_mode)
