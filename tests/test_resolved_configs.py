@@ -52,6 +52,12 @@ INTENDED = {
        "AVA uses the plugin's DDP wrapper settings (CPU models too, no "
        'unused parameters) like every other recipe'
        for name in AVA},
+    **{(f'configs/avslowfast_{name}.py', 'model.blank_modalities'):
+       "the transfer configs state their audio fill ('mean' = zeros of the "
+       'normalised input, the fill they had) in the one blanking mechanism'
+       for name in ('demo_avs_linear', 'demo_avs_world_linear',
+                    'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
+                    'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
     ('configs/avslowfast_r50_kinetics_from_slowfast.py', 'auto_scale_lr'):
     'inherited from the Kinetics recipe; disabled (enable=False)',
     ('tests/configs/epic_small.py',
