@@ -123,11 +123,8 @@ EXPECTED_INDS = {
 
 
 @pytest.mark.parametrize('out_of_bound_opt', ['loop', 'repeat_last'])
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
-def test_looped_clip_audio_follows_frames(short_video, backend,
-                                          out_of_bound_opt):
-    results = sample(short_video,
-                     dict(type='LoadAudioFromVideo', backend=backend),
+def test_looped_clip_audio_follows_frames(short_video, out_of_bound_opt):
+    results = sample(short_video, dict(type='LoadAudioFromVideo'),
                      out_of_bound_opt)
     inds = EXPECTED_INDS[out_of_bound_opt]
     assert results['frame_inds'].tolist() == inds
