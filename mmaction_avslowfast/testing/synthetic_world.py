@@ -37,9 +37,8 @@ import numpy as np
 
 from .synthetic_media import write_frames_with_audio
 
-#: Object colours (RGB) and their names (the probe's class names).
+#: Object colours (RGB): red, green, blue, yellow.
 COLOURS = ((230, 40, 40), (40, 200, 40), (50, 90, 255), (240, 220, 30))
-COLOUR_NAMES = ('red', 'green', 'blue', 'yellow')
 #: Tone of each colour (Hz): mel bins 6, 18, 34, 53 of an 80-bin 8 kHz
 #: log-mel (see ``synthetic_media.mel_bin``).
 PITCHES = (300.0, 900.0, 2200.0, 5000.0)
