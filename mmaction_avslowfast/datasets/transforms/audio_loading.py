@@ -39,9 +39,6 @@ def _handle_missing(policy: str, results: Dict, path: str,
                     reason: str) -> Optional[Dict]:
     """Apply ``on_missing_audio``; returns None to make the dataset refetch.
 
-    The sample's audio becomes an empty waveform (read as silence by
-    :class:`AudioLogMelClips`) starting at the first video frame.
-
     ``skip`` returns None: MMEngine's ``BaseDataset.__getitem__`` then draws
     another sample in training (it raises in ``test_mode``). ``zeros`` and
     ``skip`` record the reason in ``audio_issue`` (and ``audio_valid``
@@ -51,8 +48,6 @@ def _handle_missing(policy: str, results: Dict, path: str,
     """
     if policy == 'error':
         raise AudioDecodeError(f'unusable audio in {path!r}: {reason}')
-    results['audio_waveform'] = np.zeros(0, np.float32)
-    results['audio_offset'] = 0.0
     results['audio_valid'] = False
     results['audio_issue'] = reason
     if policy == 'skip':
@@ -62,6 +57,15 @@ def _handle_missing(policy: str, results: Dict, path: str,
     print_log(f'{path!r}: unusable audio ({reason}); using silence',
               logger='current', level=10)
     return results
+
+
+def _no_waveform(policy: str, results: Dict, path: str,
+                 err: AudioDecodeError) -> Optional[Dict]:
+    """:func:`_handle_missing` for a file whose audio cannot be decoded: an
+    empty waveform (silence to :class:`AudioLogMelClips`) at offset 0."""
+    results['audio_waveform'] = np.zeros(0, np.float32)
+    results['audio_offset'] = 0.0
+    return _handle_missing(policy, results, path, str(err))
 
 
 @TRANSFORMS.register_module()
@@ -132,8 +136,7 @@ class LoadAudioFromVideo(BaseTransform):
         try:
             reader = AudioSpanReader(path)
         except AudioDecodeError as err:
-            return _handle_missing(self.on_missing_audio, results, path,
-                                   str(err))
+            return _no_waveform(self.on_missing_audio, results, path, err)
         reader.on_missing_audio = self.on_missing_audio
         results['audio_reader'] = reader
         results['audio_offset'] = reader.offset
@@ -295,8 +298,8 @@ class AudioLogMelClips(BaseTransform):
                 raise AudioDecodeError(
                     f'the audio of {reader.path!r} contains NaN/inf samples')
         except AudioDecodeError as err:
-            if _handle_missing(reader.on_missing_audio, results, reader.path,
-                               str(err)) is None:
+            if _no_waveform(reader.on_missing_audio, results, reader.path,
+                            err) is None:
                 return None
             return self.transform(results)
         finally:
