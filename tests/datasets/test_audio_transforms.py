@@ -248,19 +248,25 @@ def test_span_decode_equals_whole_track(tone_videos, with_negative):
 # Multi-view test layout and packing
 
 
+# 10 test clips of 4 frames at interval 2
+TEN_CLIP_SAMPLING = [
+    dict(type='DecordInit'),
+    dict(
+        type='SampleFrames',
+        clip_len=4,
+        frame_interval=2,
+        num_clips=10,
+        test_mode=True),
+]
+
+
 def test_ten_clips_three_crops_layout(tone_videos):
     from mmaction.models import MultiModalDataPreprocessor
     from mmengine.dataset import pseudo_collate
     path = tone_videos['mono16k']['path']
     np.random.seed(0)
     pipeline = [
-        dict(type='DecordInit'),
-        dict(
-            type='SampleFrames',
-            clip_len=4,
-            frame_interval=2,
-            num_clips=10,
-            test_mode=True),
+        *TEN_CLIP_SAMPLING,
         dict(type='DecordDecode'),
         dict(type='LoadAudioFromVideo'),
         dict(type='AudioLogMelClips', with_negative=True),
@@ -281,7 +287,7 @@ def test_ten_clips_three_crops_layout(tone_videos):
     assert packed['data_samples'].metainfo['audio_valid'] is True
 
     # Reference: the aligned audio of each temporal clip, computed alone.
-    frame_inds = SampleFramesInds.ten_clip_inds(path)
+    frame_inds = ten_clip_inds(path)
     per_clip = decode_and_sample(path, frame_inds, 10)['audios'][:, 0]
     for view in range(30):
         clip = view % 10  # FormatShape: view = crop * num_clips + clip
@@ -310,22 +316,11 @@ def test_ten_clips_three_crops_layout(tone_videos):
     assert torch.equal(batch['inputs']['audios'][1], audios)
 
 
-class SampleFramesInds:
-    """The frame indices SampleFrames(4, 2, 10, test_mode=True) draws."""
-
-    @staticmethod
-    def ten_clip_inds(path):
-        init_default_scope('mmaction')
-        out = Compose([
-            dict(type='DecordInit'),
-            dict(
-                type='SampleFrames',
-                clip_len=4,
-                frame_interval=2,
-                num_clips=10,
-                test_mode=True)
-        ])(dict(filename=path, start_index=0, modality='RGB'))
-        return out['frame_inds']
+def ten_clip_inds(path):
+    """The frame indices :data:`TEN_CLIP_SAMPLING` draws."""
+    return run_pipeline(TEN_CLIP_SAMPLING,
+                        dict(filename=path, start_index=0,
+                             modality='RGB'))['frame_inds']
 
 
 def test_align_views_errors_and_collapse():
