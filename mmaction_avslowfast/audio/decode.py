@@ -1,8 +1,8 @@
 """Whole-track audio decoding (mono, resampled) with PyAV.
 
-PyAV is the only audio reader: decord's audio path (``backend='decord'``,
-2.2-3.9x slower per training clip and a second decoder to keep in line)
-was removed; decord still reads the video frames.
+PyAV is the only audio reader: decord's audio path (``backend='decord'``:
+2.2-3.9x PyAV's audio work per training clip, and a second decoder to
+keep in line) was removed; decord still reads the video frames.
 """
 from typing import Optional, Tuple
 
