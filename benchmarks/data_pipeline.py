@@ -13,15 +13,14 @@ configs
     -> Resize(-1, 256) -> RandomResizedCrop -> Resize(224, 224) -> Flip
     -> FormatShape('NCTHW') -> [AlignAudioViews] -> PackActionInputs
 
-for four variants: ``video`` (no audio transforms), ``online``
-(``LoadAudioFromVideo`` + ``AudioLogMelClips(with_negative=True)``, the
-default PyAV backend), ``online_decord`` (the same with
-``LoadAudioFromVideo(backend='decord')``: decord decodes the whole track)
-and ``precomputed`` (``LoadLogMel`` + ``AudioLogMelClips(with_negative=True)``
-on features from ``tools/data/extract_logmel.py``). Reports the median clips/s
-over rounds, the audio overhead per clip (median of the per-round
-ratios of time per clip; targets: online <= 15 %, precomputed <= 5 %) and
-the milliseconds audio adds per clip. Single-threaded, as in a data-loader
+for three variants: ``video`` (no audio transforms), ``online``
+(``LoadAudioFromVideo`` + ``AudioLogMelClips(with_negative=True)``: PyAV
+decodes the spans of the clip and its negative) and ``precomputed``
+(``LoadLogMel`` + ``AudioLogMelClips(with_negative=True)`` on features
+from ``tools/data/extract_logmel.py``). Reports the median clips/s over
+rounds, the audio overhead per clip (median of the per-round ratios of
+time per clip; targets: online <= 15 %, precomputed <= 5 %) and the
+milliseconds audio adds per clip. Single-threaded, as in a data-loader
 worker.
 
 Usage::
@@ -175,9 +174,6 @@ def build_pipelines(logmel_root, video_root):
         [dict(type='PackActionInputs')],
         'online': head + [dict(type='LoadAudioFromVideo'), clips] + tail +
         pack_av,
-        'online_decord': head + [
-            dict(type='LoadAudioFromVideo', backend='decord'), clips
-        ] + tail + pack_av,
         'precomputed': head + [
             dict(type='LoadLogMel', logmel_root=logmel_root,
                  video_root=video_root), clips
@@ -222,7 +218,7 @@ def bench_set(kind, tmp, args):
     infos = synthesize(kind, video_root, args)
     print(f'{kind}: {len(infos)} videos of {args.duration:g} s written in '
           f'{time.perf_counter() - t0:.1f} s')
-    from tools.extract_logmel import main as extract_main
+    from tools.data.extract_logmel import main as extract_main
     t0 = time.perf_counter()
     extract_main([video_root, logmel_root, '--num-workers', '1',
                   '--float16'])

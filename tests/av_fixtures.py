@@ -1,8 +1,10 @@
 """Fixtures for the inference API tests: synthesized videos, a tone-probe
-model whose prediction is known, and the demo config with random weights.
+model whose prediction is known, and the demo config with random weights;
+the demo config's pipelines for tests that build their own data set.
 
 Tone-probe model (``TONE_MODEL_SOURCE``): a test-only backbone, written to a
-module that the config loads through ``custom_imports``, returns the mean
+module that the config (the demo config with this model) loads through
+``custom_imports``, returns the mean
 normalised log-mel of two tone bins (``[N, 2, 1, 1, 1]``: energy at
 ``mel_bin(LOW_HZ)``, energy at ``mel_bin(HIGH_HZ)``) and keeps the inputs it
 was given; an ``I3DHead`` with weights set by hand in the checkpoint
@@ -17,6 +19,8 @@ import pytest
 import torch
 
 import mmaction_avslowfast  # noqa: F401  (registers modules, applies compat)
+from mmengine.config import Config
+
 from mmaction_avslowfast.testing.synthetic_media import mel_bin, write_av_video
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -49,35 +53,36 @@ class ToneProbeBackbone(nn.Module):
         return energy[:, :, None, None, None]
 '''
 
+# The demo config's data (test: 3 clips of 16 frames at interval 2, their
+# 64 log-mel frames, 32x32) and preprocessor, with the tone-probe model.
 TONE_CONFIG = '''
+_base_ = {demo!r}
 custom_imports = dict(imports=['mmaction_avslowfast', {module!r}],
                       allow_failed_imports=False)
-default_scope = 'mmaction'
 model = dict(
+    _delete_=True,
     type='AVRecognizer3D',
     backbone=dict(type='ToneProbeBackbone', low_bin={low}, high_bin={high}),
     cls_head=dict(type='I3DHead', num_classes=2, in_channels=2,
                   dropout_ratio=0.0, average_clips='prob'),
-    data_preprocessor=dict(
-        type='MultiModalDataPreprocessor',
-        preprocessors=dict(
-            imgs=dict(type='ActionDataPreprocessor', mean=[114.75] * 3,
-                      std=[57.375] * 3, format_shape='NCTHW'),
-            audios=dict(type='ActionDataPreprocessor'))))
-test_pipeline = [
-    dict(type='CheckedDecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=2, num_clips=3,
-         test_mode=True),
-    dict(type='CheckedDecordDecode'),
-    dict(type='LoadAudioFromVideo'),
-    dict(type='AudioLogMelClips', num_frames=64),
-    dict(type='Resize', scale=(32, 32), keep_ratio=False),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='AlignAudioViews'),
-    dict(type='PackAVInputs')
-]
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+    data_preprocessor=_base_.model.data_preprocessor)
 '''
+
+
+def demo_pipeline(split: str = 'val', audio_frames: int = None,
+                  **sample_frames) -> list:
+    """The demo config's ``<split>_pipeline`` (``CheckedDecordInit ->
+    SampleFrames -> CheckedDecordDecode -> LoadAudioFromVideo ->
+    AudioLogMelClips -> Resize 32x32 -> FormatShape -> AlignAudioViews ->
+    PackAVInputs``) with ``sample_frames`` set on ``SampleFrames`` and
+    ``audio_frames`` (if given) as ``AudioLogMelClips.num_frames``."""
+    steps = Config.fromfile(DEMO_CONFIG).to_dict()[f'{split}_pipeline']
+    for step in steps:
+        if step['type'] == 'SampleFrames':
+            step.update(sample_frames)
+        elif step['type'] == 'AudioLogMelClips' and audio_frames:
+            step['num_frames'] = audio_frames
+    return steps
 
 
 @pytest.fixture(scope='session')
@@ -114,7 +119,8 @@ def tone_model_files(tmp_path_factory):
     module = f'tone_probe_{uuid.uuid4().hex[:8]}'
     (out / f'{module}.py').write_text(TONE_MODEL_SOURCE)
     config = out / 'tone_config.py'
-    config.write_text(TONE_CONFIG.format(module=module, low=mel_bin(LOW_HZ),
+    config.write_text(TONE_CONFIG.format(demo=DEMO_CONFIG, module=module,
+                                         low=mel_bin(LOW_HZ),
                                          high=mel_bin(HIGH_HZ)))
     checkpoint = out / 'tone.pth'
     torch.save(

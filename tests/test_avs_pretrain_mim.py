@@ -6,7 +6,8 @@ import os.path as osp
 import re
 
 import pytest
-from mim_helpers import REPO, find_mim, make_data, mim_on_demo_data
+from mim_helpers import (REPO, find_mim, make_data, mim_on_demo_data,
+                         train_on_demo_data)
 
 CONFIG = 'configs/avslowfast_demo_avs_pretrain.py'
 KEYS = ('avs/sync_acc', 'avs/sync_acc_hard', 'avs/sync_acc_easy',
@@ -23,12 +24,9 @@ def test_mim_train_then_test_prints_avs_keys(tmp_path):
     data = tmp_path / 'data'
     make_data(data)  # 12 train, 6 val demo clips
     work = tmp_path / 'work'
-    rc, log = run_mim(
-        'train', data, work,
-        f'train_dataloader.dataset.ann_file={data}/train_list_videos.txt',
-        f'train_dataloader.dataset.data_prefix.video={data}/videos_train',
-        'train_dataloader.num_workers=1', 'train_dataloader.batch_size=4',
-        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1')
+    rc, log = run_mim('train', data, work, *train_on_demo_data(data),
+                      'train_cfg.max_epochs=1',
+                      'default_hooks.logger.interval=1')
     assert rc == 0, log[-4000:]
     assert 'A->FS fusion off' in log
     train_lines = [ln for ln in log.splitlines() if 'Epoch(train)' in ln]

@@ -9,7 +9,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mim_helpers import REPO, find_mim, make_data, mim_on_demo_data
+from mim_helpers import (REPO, find_mim, make_data, mim_on_demo_data,
+                         train_on_demo_data)
 
 import mmaction_avslowfast  # noqa: F401
 from mmaction.registry import MODELS
@@ -50,10 +51,7 @@ def test_mim_linear_probe_from_checkpoint(tmp_path):
     pre = save_pretrained(ckpt)
     work = tmp_path / 'work'
     rc, log = run_mim(
-        'train', data, work,
-        f'train_dataloader.dataset.ann_file={data}/train_list_videos.txt',
-        f'train_dataloader.dataset.data_prefix.video={data}/videos_train',
-        'train_dataloader.num_workers=1', 'train_dataloader.batch_size=4',
+        'train', data, work, *train_on_demo_data(data),
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1',

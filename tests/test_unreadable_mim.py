@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 import pytest
-from mim_helpers import call_mim, find_mim, make_data
+from mim_helpers import (find_mim, make_data, mim_on_demo_data,
+                         train_on_demo_data)
 
 from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
@@ -51,17 +52,9 @@ def mixed(tmp_path_factory):
 
 
 def run_mim(verb, root, work_dir, *options, extra=()):
-    split = 'val' if verb == 'train' else 'test'
-    options = [
-        f'{split}_dataloader.dataset.ann_file={root}/mixed_val.txt',
-        f'{split}_dataloader.dataset.data_prefix.video={root}/videos_val',
-        f'{split}_dataloader.num_workers=1',
-        f'{split}_dataloader.batch_size=4',
-        *options
-    ]
-    return call_mim([verb, 'mmaction', 'configs/avslowfast_demo.py',
-                     '--gpus', '0', '--work-dir', work_dir, *extra,
-                     '--cfg-options', *options], timeout=400)
+    return mim_on_demo_data('configs/avslowfast_demo.py', verb, root,
+                            work_dir, *options, extra=extra,
+                            eval_list='mixed_val.txt', timeout=400)
 
 
 def last_value(log, key, tag=''):
@@ -74,12 +67,10 @@ def last_value(log, key, tag=''):
 @pytest.mark.skipif(find_mim() is None, reason='openmim is not installed')
 def test_train_and_test_on_a_mixed_list(mixed, tmp_path):
     work = tmp_path / 'work'
-    rc, log = run_mim(
-        'train', mixed, work,
-        f'train_dataloader.dataset.ann_file={mixed}/mixed_train.txt',
-        f'train_dataloader.dataset.data_prefix.video={mixed}/videos_train',
-        'train_dataloader.num_workers=1', 'train_dataloader.batch_size=4',
-        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1')
+    rc, log = run_mim('train', mixed, work,
+                      *train_on_demo_data(mixed, 'mixed_train.txt'),
+                      'train_cfg.max_epochs=1',
+                      'default_hooks.logger.interval=1')
     assert rc == 0, log[-4000:]
     for name in BAD:  # a WARNING naming each file, redrawn
         assert re.search(

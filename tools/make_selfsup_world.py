@@ -10,12 +10,11 @@ Layout under ``--out`` (default ``data/selfsup``)::
     probe_train/*.mp4   + probe_train_list.txt  labelled (`path label`)
     probe_val/*.mp4     + probe_val_list.txt
     probe_test/*.mp4    + probe_test_list.txt
-    label_map.txt       probe classes: the quarters of the clip (0.00-0.25s, ...)
+    label_map.txt       probe classes: the quarters of the clip (0.00-0.25s..)
     events.json         event (flash + beep) frames per object of every video
 
 AVS videos: every object flashes and beeps at random times (``--rate`` per
-second per object; with ``--clock C``: one event every C s at the same
-times in every video, each by a random object). Probe clips
+second per object). Probe clips
 (``--probe-duration`` s): exactly one object (drawn at random) flashes, once;
 label = the part of the clip (of ``--probe-bins`` equal parts, default 4)
 that holds the flash, i.e. *when* it flashes (and beeps). List paths are
@@ -53,8 +52,7 @@ def _make_one(job):
         label = None
         duration = args['avs_duration'] if split != 'pretrain' else \
             args['pretrain_duration']
-        events = sample_events(rng, duration, rate=args['rate'],
-                               clock=args['clock'])
+        events = sample_events(rng, duration, rate=args['rate'])
     world = render_world(events, duration, rng,
                          flash_frames=args['flash_frames'],
                          obj_size=args['obj_size'])
@@ -80,10 +78,6 @@ def main():
                         'equal parts; label = the part holding the flash')
     parser.add_argument('--rate', type=float, default=0.8,
                         help='events per second per object (AVS videos)')
-    parser.add_argument('--clock', type=float, default=0.0,
-                        help='AVS videos: one event every CLOCK s (same '
-                        'times in every video, random object); 0 '
-                        '(default): random times (--rate)')
     parser.add_argument('--flash-frames', type=int, default=4,
                         help='frames an object stays white when it flashes')
     parser.add_argument('--obj-size', type=int, default=10,
@@ -100,8 +94,7 @@ def main():
                   probe_bins=args.probe_bins,
                   avs_duration=args.avs_duration,
                   pretrain_duration=args.pretrain_duration, rate=args.rate,
-                  clock=args.clock or None, flash_frames=args.flash_frames,
-                  obj_size=args.obj_size)
+                  flash_frames=args.flash_frames, obj_size=args.obj_size)
     jobs = [(split, i, args.out, params) for split, n in counts.items()
             for i in range(n)]
     os.makedirs(args.out, exist_ok=True)

@@ -4,16 +4,16 @@ Three concepts, one module group each, read top-down:
 
 - container I/O: :mod:`.container` (open a file, stream headers, errors),
   :mod:`.span_reader` (PyAV decoding of a track or of sample ranges),
-  :mod:`.decode` (whole-track decoding with PyAV or decord);
+  :mod:`.decode` (whole-track decoding; PyAV is the only audio reader);
 - DSP: :mod:`.resample` (windowed-sinc resampling), :mod:`.logmel` (the
   reference log-mel recipe and normalisation);
 - alignment: :mod:`.alignment` (clip times -> log-mel frame spans, AVS
   negatives, cutting clips from a track or from decoded spans).
 
 The registered transforms in :mod:`mmaction_avslowfast.datasets.transforms`
-are thin wrappers over these functions; ``tools/data/extract_logmel.py`` and the
-tests use them directly, so online and precomputed features are computed and
-sliced by the same code.
+are thin wrappers over these functions; ``tools/data/extract_logmel.py``
+and the tests use them directly, so online and precomputed features are
+computed and sliced by the same code.
 """
 from .alignment import (ClipFrames, clip_frame_positions, clip_frame_times,
                         clip_time_spans, logmel_clips,
@@ -21,7 +21,7 @@ from .alignment import (ClipFrames, clip_frame_positions, clip_frame_times,
                         span_logmels)
 from .container import (AudioDecodeError, SpanDecodeUnsupported,
                         StreamParametersChanged, open_for_audio)
-from .decode import decode_audio
+from .decode import check_waveform, decode_audio
 from .logmel import (LOG_EPS, LOGMEL_MEAN, LOGMEL_STD, LogMelExtractor,
                      normalize_logmel, silence_value, slice_logmel)
 from .resample import (ResamplerCache, WaveformResampler, resample,
@@ -30,7 +30,8 @@ from .span_reader import AudioSpanReader
 
 __all__ = [
     'AudioDecodeError', 'SpanDecodeUnsupported', 'StreamParametersChanged',
-    'open_for_audio', 'AudioSpanReader', 'decode_audio', 'ResamplerCache',
+    'open_for_audio', 'AudioSpanReader', 'check_waveform', 'decode_audio',
+    'ResamplerCache',
     'WaveformResampler', 'resample', 'resampled_length', 'LOG_EPS',
     'LOGMEL_MEAN', 'LOGMEL_STD', 'LogMelExtractor', 'normalize_logmel',
     'silence_value', 'slice_logmel', 'clip_time_spans',

@@ -4,7 +4,6 @@ Errors raised by the audio readers (:class:`AudioDecodeError` and the
 span-decoding signals) live here too.
 """
 import os.path as osp
-from typing import Dict
 
 
 class AudioDecodeError(RuntimeError):
@@ -78,35 +77,6 @@ def open_for_audio(path: str, fast_probe: bool = True):
     except Exception as err:  # noqa: BLE001 - report any open error
         raise AudioDecodeError(
             f'cannot open {path!r}: {type(err).__name__}: {err}') from err
-
-
-def _probe_streams(path: str) -> Dict:
-    """Read stream headers with PyAV (FFmpeg's full stream probe).
-
-    Returns dict with ``has_audio``, ``channels``, ``sample_rate``,
-    ``audio_start`` and ``video_start`` (seconds, 0.0 when unknown) and
-    ``decoder_skip``: samples the decoder must drop at the start of a
-    Matroska/WebM track (its ``CodecDelay``, e.g. the 1024 AAC priming
-    samples or Opus' pre-skip), which FFmpeg applies from packet side data.
-    Vorbis is the exception: FFmpeg reports a delay for it but its decoder
-    (and decord's output) already starts at the first real sample, so
-    nothing is skipped (measured: skipping made the audio 21 ms early).
-    """
-    container, _ = open_for_audio(path, fast_probe=False)
-    with container:
-        start = _stream_start
-        astream = next(iter(container.streams.audio), None)
-        vstream = next(iter(container.streams.video), None)
-        return dict(
-            has_audio=astream is not None,
-            channels=astream.codec_context.channels if astream else 0,
-            sample_rate=astream.codec_context.sample_rate if astream else 0,
-            audio_start=start(astream),
-            video_start=start(vstream),
-            decoder_skip=(astream.codec_context.delay if astream and
-                          container.format.name.startswith('matroska')
-                          and astream.codec_context.name != 'vorbis' else
-                          0))
 
 
 def _stream_start(stream) -> float:

@@ -1,6 +1,4 @@
 """Recognition data set of video files with their audio."""
-from typing import Optional
-
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 from .unreadable import UnreadableSampleMixin
@@ -22,11 +20,3 @@ class AVVideoDataset(UnreadableSampleMixin, VideoDataset):
             ``'miss'`` or ``'error'`` (``test_mode`` default).
         **kwargs: ``VideoDataset`` arguments.
     """
-
-    def __init__(self,
-                 *args,
-                 on_unreadable: Optional[str] = None,
-                 test_mode: bool = False,
-                 **kwargs) -> None:
-        self._init_unreadable(on_unreadable, test_mode)
-        super().__init__(*args, test_mode=test_mode, **kwargs)

@@ -54,9 +54,7 @@ class AVAAudioDataset(UnreadableSampleMixin, AVADataset):
                  *args,
                  start_index: Optional[int] = None,
                  use_frames: bool = True,
-                 on_unreadable: Optional[str] = None,
                  **kwargs) -> None:
-        self._init_unreadable(on_unreadable, kwargs.get('test_mode', False))
         if start_index is None:
             start_index = 1 if use_frames else 0
         self._stem_index: Dict[str, Dict[str, str]] = {}

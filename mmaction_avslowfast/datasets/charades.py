@@ -101,7 +101,7 @@ class CharadesDataset(UnreadableSampleMixin, BaseActionDataset):
             ``Charades_v1_classes.txt`` next to ``ann_file`` if present.
         on_unreadable (str, optional): ``'redraw'`` (training default),
             ``'miss'`` or ``'error'`` (``test_mode`` default).
-        test_mode (bool): Validation / test data set.
+        test_mode (bool): Validation / test data set. Default: False.
         **kwargs: ``BaseActionDataset`` arguments.
     """
 
@@ -114,20 +114,16 @@ class CharadesDataset(UnreadableSampleMixin, BaseActionDataset):
                  num_classes: int = 157,
                  suffix: str = '.mp4',
                  classes_file: Optional[str] = None,
-                 on_unreadable: Optional[str] = None,
-                 test_mode: bool = False,
                  **kwargs) -> None:
         self.suffix = suffix
         self.classes_file = classes_file
-        self._init_unreadable(on_unreadable, test_mode)
         super().__init__(
             ann_file,
             pipeline=pipeline,
             data_prefix=data_prefix,
-            test_mode=test_mode,
             num_classes=num_classes,
             **kwargs)
-        if not test_mode and not any(
+        if not self.test_mode and not any(
                 isinstance(t, CharadesClipLabel)
                 for t in getattr(self.pipeline, 'transforms', ())):
             print_log(

@@ -3,7 +3,7 @@ import csv
 import math
 import os.path as osp
 import re
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Sequence, Union
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
@@ -96,8 +96,6 @@ class EpicKitchensDataset(UnreadableSampleMixin, BaseActionDataset):
                  pipeline: List[Union[Dict, Callable]],
                  data_prefix: Dict = dict(video=''),
                  video_ext: str = 'MP4',
-                 test_mode: bool = False,
-                 on_unreadable: Optional[str] = None,
                  allow_pickle: bool = False,
                  **kwargs) -> None:
         if kwargs.get('start_index', 0) != 0:
@@ -107,13 +105,8 @@ class EpicKitchensDataset(UnreadableSampleMixin, BaseActionDataset):
                 f'clip is timed from them), got {kwargs["start_index"]}')
         self.video_ext = video_ext.lstrip('.')
         self.allow_pickle = allow_pickle
-        self._init_unreadable(on_unreadable, test_mode)
         super().__init__(
-            ann_file,
-            pipeline=pipeline,
-            data_prefix=data_prefix,
-            test_mode=test_mode,
-            **kwargs)
+            ann_file, pipeline=pipeline, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self) -> List[Dict]:
         """One data info per annotated segment (file order)."""

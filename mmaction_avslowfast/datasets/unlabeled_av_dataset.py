@@ -141,8 +141,6 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
                  filter_no_audio: bool = True,
                  probe_threads: int = 4,
                  delimiter: str = ' ',
-                 on_unreadable: Optional[str] = None,
-                 test_mode: bool = False,
                  easy_negative_offset: Optional[int] = None,
                  **kwargs) -> None:
         ann_file = ann_file or ''
@@ -169,12 +167,10 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
         self.probe_threads = max(int(probe_threads), 1)
         self.delimiter = delimiter
         self.no_audio_files: List[str] = []
-        self._init_unreadable(on_unreadable, test_mode)
         super().__init__(
             ann_file,
             pipeline=list(pipeline),
             data_prefix=data_prefix,
-            test_mode=test_mode,
             **kwargs)
 
     # ---------------------------------------------------------------- list

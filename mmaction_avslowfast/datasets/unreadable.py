@@ -80,8 +80,9 @@ def _zeros_like(inputs):
 class UnreadableSampleMixin:
     """Handles :class:`UnreadableMediaError` in ``prepare_data``.
 
-    Mix in before an MMEngine ``BaseDataset`` subclass and call
-    :meth:`_init_unreadable` in ``__init__`` before ``super().__init__``.
+    Mix in before an MMEngine ``BaseDataset`` subclass: its ``__init__``
+    takes the arguments below and passes the others (``test_mode``
+    included) on to the data set.
 
     Args:
         on_unreadable (str, optional): ``'redraw'``, ``'miss'`` or
@@ -99,8 +100,12 @@ class UnreadableSampleMixin:
     # pipeline has not set them).
     sample_meta_keys = ('filename', )
 
-    def _init_unreadable(self, on_unreadable: Optional[str], test_mode: bool,
-                         max_template_tries: int = 100) -> None:
+    def __init__(self,
+                 *args,
+                 on_unreadable: Optional[str] = None,
+                 max_template_tries: int = 100,
+                 **kwargs) -> None:
+        test_mode = kwargs.get('test_mode', False)
         if on_unreadable is None:
             on_unreadable = 'error' if test_mode else 'redraw'
         if on_unreadable not in POLICIES:
@@ -114,6 +119,7 @@ class UnreadableSampleMixin:
         self.max_template_tries = max_template_tries
         self._pending_events: List[Dict] = []
         self._template = None
+        super().__init__(*args, **kwargs)
 
     def prepare_data(self, idx: int):
         """Pipeline output of sample ``idx``, or the outcome of
@@ -141,8 +147,8 @@ class UnreadableSampleMixin:
         if self.on_unreadable == 'error':
             raise RuntimeError(
                 f'{name}: sample {idx} is unreadable: {err}\n'
-                f'Clean the list with tools/data/check_dataset.py, or finish and '
-                f'count unreadable samples as misses with --cfg-options '
+                f'Clean the list with tools/data/check_dataset.py, or finish '
+                f'and count unreadable samples as misses with --cfg-options '
                 f'test_dataloader.dataset.on_unreadable=miss (or '
                 f'val_dataloader.dataset...)') from err
         return self._placeholder(idx, data_info, err)

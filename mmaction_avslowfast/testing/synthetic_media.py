@@ -361,10 +361,3 @@ def mel_bin(freq_hz: float, n_mels: int = 80, f_max: float = 8000.0) -> int:
 
     centres = np.linspace(mel(0.0), mel(f_max), n_mels + 2)[1:-1]
     return int(np.argmin(np.abs(centres - mel(freq_hz))))
-
-
-def dominant_frequency(wave: np.ndarray, sample_rate: int) -> float:
-    """Frequency (Hz) of the largest magnitude FFT bin of a mono waveform."""
-    wave = np.asarray(wave, dtype=np.float64)
-    spec = np.abs(np.fft.rfft(wave * np.hanning(len(wave))))
-    return float(np.argmax(spec) * sample_rate / len(wave))

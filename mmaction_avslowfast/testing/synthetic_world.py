@@ -8,8 +8,7 @@ video), moving at a constant speed. The picture wraps around horizontally (an
 object leaving on the right re-enters on the left), so there are no walls.
 At random *event* times an object **flashes**: it is drawn white
 (:data:`FLASH_COLOUR`) for ``flash_frames`` frames (default 4 = 1/4 s) and
-then shows its colour again (``event='reverse'``: it reverses its direction
-instead).
+then shows its colour again.
 
 Sound: every event emits a short tone burst whose pitch belongs to the
 object's colour (:data:`PITCHES`, well apart in mel, below 8 kHz); between
@@ -32,15 +31,14 @@ Everything is deterministic from a seed. Example::
     write_world_video('world.mp4', world)
     # world['event_frames'][k]: frames where object k flashes (and beeps)
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from .synthetic_media import write_frames_with_audio
 
-#: Object colours (RGB) and their names (the probe's class names).
+#: Object colours (RGB): red, green, blue, yellow.
 COLOURS = ((230, 40, 40), (40, 200, 40), (50, 90, 255), (240, 220, 30))
-COLOUR_NAMES = ('red', 'green', 'blue', 'yellow')
 #: Tone of each colour (Hz): mel bins 6, 18, 34, 53 of an 80-bin 8 kHz
 #: log-mel (see ``synthetic_media.mel_bin``).
 PITCHES = (300.0, 900.0, 2200.0, 5000.0)
@@ -54,17 +52,10 @@ def sample_events(rng: np.random.RandomState,
                   rate: float = 0.8,
                   num_objects: int = 4,
                   min_gap: float = 0.375,
-                  margin: float = 0.125,
-                  clock: Optional[float] = None) -> List[np.ndarray]:
-    """Random event frames of every object.
-
-    Without ``clock``: a Poisson process of ``rate`` per second per object,
-    thinned so that events of the same object are at least ``min_gap`` s
-    apart. With ``clock`` (s): one event every ``clock`` seconds, at the
-    same times in every video (frames ``margin * fps + n * clock * fps``),
-    each by an object drawn uniformly at random (``rate`` and ``min_gap``
-    unused): when and how many events happen then says nothing, only which
-    colours flash (and beep) does.
+                  margin: float = 0.125) -> List[np.ndarray]:
+    """Random event frames of every object: a Poisson process of ``rate``
+    per second per object, thinned so that events of the same object are
+    at least ``min_gap`` s apart.
 
     Returns:
         list[np.ndarray]: per object, sorted int frame indices in
@@ -72,11 +63,6 @@ def sample_events(rng: np.random.RandomState,
     """
     num_frames = int(round(duration * fps))
     lo, hi = int(round(margin * fps)), num_frames - int(round(margin * fps))
-    if clock is not None:
-        ticks = np.arange(lo, hi, max(int(round(clock * fps)), 1))
-        owner = rng.randint(num_objects, size=len(ticks))
-        return [ticks[owner == k].astype(np.int64)
-                for k in range(num_objects)]
     gap = int(round(min_gap * fps))
     out = []
     for _ in range(num_objects):
@@ -132,38 +118,16 @@ def probe_label_names(num_bins: int = 4, duration: float = 1.0) -> List[str]:
     return [f'{a:.2f}-{b:.2f}s' for a, b in zip(edges[:-1], edges[1:])]
 
 
-def object_positions(event_frames: Sequence[np.ndarray], num_frames: int,
-                     starts: np.ndarray, velocities: np.ndarray
-                     ) -> np.ndarray:
+def object_positions(num_frames: int, starts: np.ndarray,
+                     velocities: np.ndarray) -> np.ndarray:
     """x positions ``[num_frames, K]`` (float, not yet wrapped): object k
-    starts at ``starts[k]`` and moves ``velocities[k]`` px per frame; at a
-    reversal frame ``f`` it is at its turning point (the step into ``f`` has
-    the old sign, the step out of ``f`` the new one)."""
-    num_objects = len(event_frames)
-    pos = np.zeros((num_frames, num_objects))
-    for k in range(num_objects):
+    starts at ``starts[k]`` and moves ``velocities[k]`` px per frame."""
+    pos = np.zeros((num_frames, len(starts)))
+    for k in range(len(starts)):
         step = np.full(num_frames, float(velocities[k]))
         step[0] = 0.0
-        sign = np.ones(num_frames)
-        for f in event_frames[k]:
-            sign[f + 1:] *= -1  # steps after frame f go the other way
-        pos[:, k] = starts[k] + np.cumsum(step * sign)
+        pos[:, k] = starts[k] + np.cumsum(step)
     return pos
-
-
-def object_sprites(obj_size: int,
-                   shape: str = 'arrow') -> Dict[bool, np.ndarray]:
-    """Boolean masks ``[obj_size, obj_size]`` of an object heading left
-    (key False) and right (key True)."""
-    if shape == 'square':
-        square = np.ones((obj_size, obj_size), bool)
-        return {False: square, True: square}
-    if shape != 'arrow':
-        raise ValueError(f"shape must be 'arrow' or 'square', got {shape!r}")
-    rows = np.arange(obj_size)[:, None] - (obj_size - 1) / 2
-    cols = np.arange(obj_size)[None, :]
-    right = np.abs(rows) <= (obj_size - cols) / 2  # apex on the right
-    return {False: right[:, ::-1].copy(), True: right}
 
 
 def render_world(event_frames: Sequence[np.ndarray],
@@ -176,30 +140,23 @@ def render_world(event_frames: Sequence[np.ndarray],
                  sample_rate: int = 16000,
                  tone_length: float = 0.1,
                  amplitude: float = 0.3,
-                 shape: str = 'square',
-                 event: str = 'flash',
                  flash_frames: int = 4) -> Dict:
     """Frames and sound of one video of the world.
 
     Args:
         event_frames (list[np.ndarray]): Per object, its event frames
-            (see :func:`sample_events` / :func:`probe_event`).
+            (see :func:`sample_events` / :func:`probe_event`): it is drawn
+            white for ``flash_frames`` frames from each on, and keeps moving
+            at constant velocity.
         duration (float): Seconds.
         rng (np.random.RandomState): Draws lanes, starts, speeds and
             initial directions.
         fps (float), size (int): Frame rate and frame side (px).
-        obj_size (int): Side of an object (px).
+        obj_size (int): Side of an object (a square, px).
         speed (tuple): Range of speeds (px per frame).
         sample_rate (int), tone_length (float), amplitude (float): The tone
             burst of an event (Hann-windowed sine) starts at the
             event frame's time.
-        shape (str): ``'square'`` (default) or ``'arrow'`` (a triangle
-            pointing where the object goes).
-        event (str): What an object does at its event frames:
-            ``'flash'`` (default): it is drawn white for ``flash_frames``
-            frames from the event frame on, and keeps moving at constant
-            velocity; ``'reverse'``: it reverses its direction (the event
-            frame is its turning point).
         flash_frames (int): Frames of a flash. Default: 4.
 
     Returns:
@@ -217,34 +174,19 @@ def render_world(event_frames: Sequence[np.ndarray],
     starts = rng.uniform(0, size, num_objects)
     velocities = rng.uniform(*speed, num_objects) * \
         rng.choice([-1.0, 1.0], num_objects)
-    if event not in ('flash', 'reverse'):
-        raise ValueError(f"event must be 'flash' or 'reverse', got {event!r}")
-    turns = event_frames if event == 'reverse' else \
-        [np.zeros(0, np.int64)] * num_objects
-    raw = object_positions(turns, num_frames, starts, velocities)
-    pos = np.mod(raw, size)
-    # heading of frame i: the sign of the step out of it (the last frame:
-    # into it), so an arrow flips at its turning point.
-    heading = np.sign(np.diff(raw, axis=0, append=2 * raw[-1:] - raw[-2:-1]))
-    sprites = object_sprites(obj_size, shape)
+    pos = np.mod(object_positions(num_frames, starts, velocities), size)
     lane_h = size // num_objects
     frames = np.full((num_frames, size, size, 3), BACKGROUND, np.uint8)
     colours = np.tile(np.asarray(COLOURS[:num_objects], np.uint8),
                       (num_frames, 1, 1))  # [T, K, 3]
-    if event == 'flash':
-        for k, frames_k in enumerate(event_frames):
-            for f in frames_k:
-                colours[f:f + flash_frames, k] = FLASH_COLOUR
+    for k, frames_k in enumerate(event_frames):
+        for f in frames_k:
+            colours[f:f + flash_frames, k] = FLASH_COLOUR
     for i in range(num_frames):
         for k in range(num_objects):
-            x0 = int(round(pos[i, k]))
-            xs = (x0 + np.arange(obj_size)) % size
+            xs = (int(round(pos[i, k])) + np.arange(obj_size)) % size
             y0 = lanes[k] * lane_h + (lane_h - obj_size) // 2
-            sprite = sprites[heading[i, k] > 0]  # [obj_size, obj_size]
-            image = frames[i]  # [size, size, 3] view
-            patch = image[y0:y0 + obj_size, xs]  # [obj_size, obj_size, 3]
-            patch[sprite] = colours[i, k]
-            image[y0:y0 + obj_size, xs] = patch
+            frames[i, y0:y0 + obj_size, xs] = colours[i, k]
 
     num_samples = int(round(duration * sample_rate))
     wave = np.zeros(num_samples, np.float64)
@@ -265,7 +207,6 @@ def render_world(event_frames: Sequence[np.ndarray],
         event_times=[np.asarray(r, np.float64) / fps
                         for r in event_frames],
         positions=pos,
-        headings=heading,
         lanes=lanes,
         fps=fps,
         sample_rate=sample_rate)
@@ -278,15 +219,3 @@ def write_world_video(path: str, world: Dict, crf: int = 18) -> str:
                                    world['fps'], int(world['sample_rate']),
                                    crf=crf)
 
-
-def find_reversals(positions: np.ndarray, size: int = 64) -> List[List[int]]:
-    """Reversal frames recovered from x positions ``[T, K]`` (e.g. measured
-    on decoded frames): frames where the wrapped step changes sign."""
-    step = np.diff(positions, axis=0)
-    step = (step + size / 2) % size - size / 2  # undo wrapping
-    out = []
-    for k in range(positions.shape[1]):
-        s = np.sign(step[:, k])
-        out.append([i + 1 for i in range(len(s) - 1)
-                    if s[i] != 0 and s[i + 1] != 0 and s[i] != s[i + 1]])
-    return out

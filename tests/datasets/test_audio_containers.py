@@ -1,5 +1,5 @@
 """Audio of every container users have (mp4, mov, mkv, webm, avi, ts,
-MPEG-PS, flv), each with its usual codecs, through both backends of
+MPEG-PS, flv), each with its usual codecs, through
 ``LoadAudioFromVideo`` + ``AudioLogMelClips``, checked by content: a tone
 switch lands on its log-mel frame and the clip starting at frame 0 of the
 10-clip test sampling holds its tone (not silence)."""
@@ -21,7 +21,7 @@ from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
 # Log-mel frames of the 2-s clips of ``switch_frame`` per second.
 FRAMES_PER_S = 128 / 2.0
 # LAME's encoder delay (576 + 529 samples): AVI cannot signal it, so every
-# FFmpeg-based reader (PyAV, decord) hears MP3-in-AVI audio that late.
+# FFmpeg-based reader hears MP3-in-AVI audio that late.
 LAME_DELAY = 1105
 
 # name -> (file name, write_av_video arguments, lateness in s). Stereo
@@ -44,12 +44,6 @@ CONTAINERS = {
     'flv-h264': ('h264_aac.flv',
                  dict(video_codec='libx264', audio_codec='aac'), 0.0),
 }
-# (webm-vorbis + decord also checks that the decord backend does not drop
-# the Matroska CodecDelay that FFmpeg reports for Vorbis.)
-CASES = [
-    pytest.param(name, backend)
-    for name in CONTAINERS for backend in ('pyav', 'decord')
-]
 
 
 def write(directory, name, sample_rate=44100, channels=2, **kwargs):
@@ -90,7 +84,7 @@ def test_writer_uses_the_codecs_of_each_container(media):
                 6 if name == 'mp4-5.1' else 2)
 
 
-def ten_test_clips(path, backend, num_frames=120, with_negative=True):
+def ten_test_clips(path, num_frames=120, with_negative=True):
     """The 10-clip test sampling (32 frames, interval 2: clip 0 starts at
     frame 0), through both audio transforms. Returns the results and the
     video time span of each clip."""
@@ -99,7 +93,7 @@ def ten_test_clips(path, backend, num_frames=120, with_negative=True):
     results = sampler(dict(total_frames=num_frames, start_index=0))
     results.update(filename=path, avg_fps=30.0)
     np.random.seed(0)
-    results = LoadAudioFromVideo(backend=backend).transform(results)
+    results = LoadAudioFromVideo().transform(results)
     results = AudioLogMelClips(with_negative=with_negative).transform(
         results)
     inds = results['frame_inds'].reshape(10, 32)
@@ -121,23 +115,23 @@ def check_clip_tones(spec, span, switch_time, audio_start=0.0,
     np.testing.assert_allclose(spec[silent], SILENCE, rtol=0, atol=0.5)
 
 
-@pytest.mark.parametrize('name,backend', CASES)
-def test_tone_switch_lands_on_its_frame(media, name, backend):
+@pytest.mark.parametrize('name', CONTAINERS)
+def test_tone_switch_lands_on_its_frame(media, name):
     """The clip across the switch (1-3 s) changes tone at frame 63.5, in
     every container (one frame = 15.6 ms); MP3 in AVI is later by the
     encoder delay the container cannot signal (1.6 frames)."""
     late = CONTAINERS[name][2]
-    switch = switch_frame(media[name]['path'], SWITCH_TIME, backend)
+    switch = switch_frame(media[name]['path'], SWITCH_TIME)
     assert abs(switch - 63.5 - late * FRAMES_PER_S) <= 1, switch
 
 
-@pytest.mark.parametrize('name,backend', CASES)
-def test_ten_test_clips_hold_their_tones(media, name, backend):
+@pytest.mark.parametrize('name', CONTAINERS)
+def test_ten_test_clips_hold_their_tones(media, name):
     """The 10x3 test sampling: every clip, including the one that starts at
     frame 0 (the AVI seek to before the stream start was refused there, and
     the default policy silently turned it into silence), holds the tones
     heard at its frames."""
-    results, spans = ten_test_clips(media[name]['path'], backend)
+    results, spans = ten_test_clips(media[name]['path'])
     assert results['audio_valid'] is True
     assert spans[0, 0] == 0.0
     audios = results['audios']
@@ -146,14 +140,13 @@ def test_ten_test_clips_hold_their_tones(media, name, backend):
         check_clip_tones(spec, span, SWITCH_TIME + CONTAINERS[name][2])
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
-def test_avi_with_late_audio(media, backend):
+def test_avi_with_late_audio(media):
     """AVI cannot store stream start times: 0.5 s of late audio is written
-    as leading silence, which both backends read as silence."""
+    as leading silence, which reads as silence."""
     switch_time = 0.5 + SWITCH_TIME + LAME_DELAY / 44100
     path = media['avi-late']['path']
-    assert abs(switch_frame(path, switch_time, backend) - 63.5) <= 1
-    results, spans = ten_test_clips(path, backend)
+    assert abs(switch_frame(path, switch_time) - 63.5) <= 1
+    results, spans = ten_test_clips(path)
     assert results['audio_valid'] is True
     for spec, span in zip(results['audios'][:, 0], spans):
         check_clip_tones(spec, span, switch_time, audio_start=0.5)
@@ -164,27 +157,25 @@ def test_writer_refuses_early_audio_in_avi(tmp_path):
         write(tmp_path, 'early.avi', audio_start=-0.4)
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
-def test_surround_audio(media, backend):
-    """5.1 AAC: channels are mixed to mono (PyAV: mean; decord: FFmpeg's
-    downmix) and the tones land in time."""
+def test_surround_audio(media):
+    """5.1 AAC: channels are mixed to mono (mean) and the tones land in
+    time."""
     path = media['mp4-5.1']['path']
-    assert abs(switch_frame(path, SWITCH_TIME, backend) - 63.5) <= 1
-    results, spans = ten_test_clips(path, backend)
+    assert abs(switch_frame(path, SWITCH_TIME) - 63.5) <= 1
+    results, spans = ten_test_clips(path)
     assert results['audio_valid'] is True
     for spec, span in zip(results['audios'][:, 0], spans):
         check_clip_tones(spec, span, SWITCH_TIME)
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
-def test_truncated_avi(media, tmp_path, backend):
+def test_truncated_avi(media, tmp_path):
     """An AVI cut in half (no index) decodes up to the cut; one cut before
     its first audio packet is reported as an error naming the file."""
     src = media['avi']['path']
     half = truncate_file(src, str(tmp_path / 'half.avi'), 0.5)
     audio_end = AudioSpanReader(half).read_all().size / 44100
     assert 1.0 < audio_end < 2.0
-    results, spans = ten_test_clips(half, backend)
+    results, spans = ten_test_clips(half)
     assert results['audio_valid'] is True
     for spec, span in zip(results['audios'][:, 0], spans):
         check_clip_tones(spec, span, SWITCH_TIME, audio_end=audio_end)
@@ -194,12 +185,12 @@ def test_truncated_avi(media, tmp_path, backend):
         results = dict(filename=stub, frame_inds=np.arange(0, 61, 2),
                        num_clips=1, avg_fps=30.0)
         results = LoadAudioFromVideo(
-            backend=backend, on_missing_audio='error').transform(results)
+            on_missing_audio='error').transform(results)
         AudioLogMelClips().transform(results)
 
 
 # --------------------------------------------------------------------------
-# Seeking in AVI (PyAV backend)
+# Seeking in AVI
 
 
 @pytest.mark.parametrize('rate,channels,bit_rate', [

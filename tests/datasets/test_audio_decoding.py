@@ -12,8 +12,7 @@ from test_audio_transforms import decode_and_sample, high_tone_frames
 
 from mmaction_avslowfast.datasets.transforms import (AudioLogMelClips,
                                                      LoadAudioFromVideo,
-                                                     LogMelExtractor,
-                                                     decode_audio)
+                                                     LogMelExtractor)
 from mmaction_avslowfast.audio import (
     AudioSpanReader, WaveformResampler)
 from mmaction_avslowfast.testing.synthetic_media import write_av_video
@@ -46,42 +45,29 @@ def offset_videos(media_dir):
     return videos
 
 
-def switch_frame(path, switch_time, backend):
+def switch_frame(path, switch_time):
     """Index (of 128) where the high tone starts in the clip covering
     ``switch_time`` +- 1 s (video time, 30 fps): 63.5 when aligned."""
     first = int(round((switch_time - 1.0) * 30))
     frame_inds = np.arange(first, first + 61, 2)
-    audios = decode_and_sample(path, frame_inds, 1, backend=backend)['audios']
+    audios = decode_and_sample(path, frame_inds, 1)['audios']
     high = high_tone_frames(audios[0, 0])
     switch = int(np.argmax(high))
     assert high[switch:].all() and not high[:switch].any()
     return switch
 
 
-@pytest.mark.parametrize('backend', ['pyav', 'decord'])
 @pytest.mark.parametrize('container', [ext for _, ext in CONTAINERS])
 @pytest.mark.parametrize('audio_start', AUDIO_STARTS)
-def test_alignment_when_audio_and_video_start_apart(offset_videos, backend,
+def test_alignment_when_audio_and_video_start_apart(offset_videos,
                                                     container, audio_start):
     """The tone switch lands where it is heard in video time, for audio
     that starts after or before the video, in every container. (One of the
     128 frames = 16.7 ms; without the stream start times the error would
-    be 0.4-0.5 s = 24-30 frames; decord without the Matroska
-    ``CodecDelay`` correction is 23 ms = 1.4 frames late.)"""
+    be 0.4-0.5 s = 24-30 frames.)"""
     info = offset_videos[(container, audio_start)]
-    switch = switch_frame(info['path'], audio_start + SWITCH_TIME, backend)
+    switch = switch_frame(info['path'], audio_start + SWITCH_TIME)
     assert abs(switch - 63.5) <= 1, switch
-
-
-@pytest.mark.parametrize('container', [ext for _, ext in CONTAINERS])
-def test_decord_and_pyav_agree_in_every_container(offset_videos, container):
-    for start in AUDIO_STARTS:
-        path = offset_videos[(container, start)]['path']
-        a, offset_a = decode_audio(path, 16000, 'decord')
-        b, offset_b = decode_audio(path, 16000, 'pyav')
-        assert a.shape == b.shape
-        assert np.abs(a - b).max() < 1e-4
-        assert offset_a == pytest.approx(offset_b, abs=1e-9)
 
 
 def reader_state(reader):
@@ -121,7 +107,7 @@ def test_misnamed_matroska_file_is_probed_fully(offset_videos, tmp_path):
     reader = AudioSpanReader(path)
     assert not reader._fast_probe
     assert reader.offset == pytest.approx(0.5, abs=1e-3)
-    assert abs(switch_frame(path, 0.5 + SWITCH_TIME, 'pyav') - 63.5) <= 1
+    assert abs(switch_frame(path, 0.5 + SWITCH_TIME) - 63.5) <= 1
 
 
 def test_header_rate_contradicted_by_decoder_reopens(tone_videos,
@@ -262,4 +248,4 @@ def test_fragmented_mp4_short_probe_gives_the_full_probe_features(media_dir):
     # Such a file has no edit list, so nothing tells a decoder to drop the
     # encoder's 1024 priming samples: the audio is 23 ms (1.4 frames) late
     # for any FFmpeg-based reader (PyAV and decord both read it so).
-    assert abs(switch_frame(path, SWITCH_TIME, 'pyav') - 63.5 - 1.4) <= 1
+    assert abs(switch_frame(path, SWITCH_TIME) - 63.5 - 1.4) <= 1

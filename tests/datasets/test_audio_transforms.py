@@ -82,10 +82,9 @@ def test_logmel_shorter_than_window():
 
 
 @pytest.mark.parametrize('source', ['stereo44k', 'mono8k', 'mono16k'])
-@pytest.mark.parametrize('backend', ['decord', 'pyav'])
-def test_decode_any_source(tone_videos, source, backend):
+def test_decode_any_source(tone_videos, source):
     info = tone_videos[source]
-    wave, offset = decode_audio(info['path'], 16000, backend)
+    wave, offset = decode_audio(info['path'], 16000)
     assert wave.dtype == np.float32 and wave.ndim == 1
     assert abs(len(wave) / 16000 - info['duration']) < 0.1
     assert abs(offset) < 1e-6
@@ -96,32 +95,20 @@ def test_decode_any_source(tone_videos, source, backend):
     assert abs(rms - expected_rms) < 0.02, rms
 
 
-def test_decord_and_pyav_backends_agree(tone_videos):
-    for info in tone_videos.values():
-        a, _ = decode_audio(info['path'], 16000, 'decord')
-        b, _ = decode_audio(info['path'], 16000, 'pyav')
-        assert a.shape == b.shape
-        assert np.abs(a - b).max() < 1e-4
-
-
-def test_decord_own_resampler_is_why_it_is_not_used(tone_videos):
-    """decord 0.6.0's ``AudioReader(sample_rate=16000)`` output departs from a
-    correct resampling of the same track (phase jumps), which is why both
-    backends decode at the native rate and resample with torchaudio. If this
-    starts failing, decord was fixed: revisit the default backend."""
-    import decord
-    path = tone_videos['stereo44k']['path']
-    reference, _ = decode_audio(path, 16000, backend='decord')
-    own = decord.AudioReader(path, sample_rate=16000,
-                             mono=True)[:].asnumpy()[0]
-    n = min(len(own), len(reference))
-    error = np.sqrt(np.mean((own[:n] - reference[:n])**2))
-    assert error > 0.1 * np.sqrt(np.mean(reference[:n]**2))
+def test_decord_audio_backend_was_removed():
+    """A config still naming the removed decord audio reader stops with
+    the option and the reader it should use; the old positional backend
+    argument of ``decode_audio`` is refused too."""
+    with pytest.raises(ValueError, match=r"backend='decord'.*PyAV is the "
+                       'only audio reader'):
+        LoadAudioFromVideo(backend='decord')
+    assert 'backend' not in repr(LoadAudioFromVideo(backend='pyav'))
+    with pytest.raises(TypeError, match='PyAV is the only audio reader'):
+        decode_audio('any.mp4', 16000, 'decord')
 
 
 @pytest.mark.parametrize('source', ['stereo44k', 'mono8k'])
-@pytest.mark.parametrize('backend', ['decord', 'pyav'])
-def test_alignment_by_content(tone_videos, source, backend):
+def test_alignment_by_content(tone_videos, source):
     """The clip covering seconds 2-4 holds the second tone only, the clip
     covering 0-1.9 s the first only, and a clip across the switch changes
     tone at the switch time."""
@@ -130,7 +117,7 @@ def test_alignment_by_content(tone_videos, source, backend):
     clip_before = np.arange(0, 61, 2) * 28 // 30  # 0.0 s .. 1.87 s
     clip_across = np.arange(30, 91, 2)  # 1.0 s .. 3.0 s, switch at 2.0 s
     frame_inds = np.concatenate([clip_after, clip_before, clip_across])
-    results = decode_and_sample(path, frame_inds, 3, backend=backend)
+    results = decode_and_sample(path, frame_inds, 3)
     audios = results['audios']
     assert audios.shape == (3, 1, 128, 80)
     assert results['audio_valid'] is True
@@ -261,19 +248,25 @@ def test_span_decode_equals_whole_track(tone_videos, with_negative):
 # Multi-view test layout and packing
 
 
+# 10 test clips of 4 frames at interval 2
+TEN_CLIP_SAMPLING = [
+    dict(type='DecordInit'),
+    dict(
+        type='SampleFrames',
+        clip_len=4,
+        frame_interval=2,
+        num_clips=10,
+        test_mode=True),
+]
+
+
 def test_ten_clips_three_crops_layout(tone_videos):
     from mmaction.models import MultiModalDataPreprocessor
     from mmengine.dataset import pseudo_collate
     path = tone_videos['mono16k']['path']
     np.random.seed(0)
     pipeline = [
-        dict(type='DecordInit'),
-        dict(
-            type='SampleFrames',
-            clip_len=4,
-            frame_interval=2,
-            num_clips=10,
-            test_mode=True),
+        *TEN_CLIP_SAMPLING,
         dict(type='DecordDecode'),
         dict(type='LoadAudioFromVideo'),
         dict(type='AudioLogMelClips', with_negative=True),
@@ -294,7 +287,7 @@ def test_ten_clips_three_crops_layout(tone_videos):
     assert packed['data_samples'].metainfo['audio_valid'] is True
 
     # Reference: the aligned audio of each temporal clip, computed alone.
-    frame_inds = SampleFramesInds.ten_clip_inds(path)
+    frame_inds = ten_clip_inds(path)
     per_clip = decode_and_sample(path, frame_inds, 10)['audios'][:, 0]
     for view in range(30):
         clip = view % 10  # FormatShape: view = crop * num_clips + clip
@@ -323,22 +316,11 @@ def test_ten_clips_three_crops_layout(tone_videos):
     assert torch.equal(batch['inputs']['audios'][1], audios)
 
 
-class SampleFramesInds:
-    """The frame indices SampleFrames(4, 2, 10, test_mode=True) draws."""
-
-    @staticmethod
-    def ten_clip_inds(path):
-        init_default_scope('mmaction')
-        out = Compose([
-            dict(type='DecordInit'),
-            dict(
-                type='SampleFrames',
-                clip_len=4,
-                frame_interval=2,
-                num_clips=10,
-                test_mode=True)
-        ])(dict(filename=path, start_index=0, modality='RGB'))
-        return out['frame_inds']
+def ten_clip_inds(path):
+    """The frame indices :data:`TEN_CLIP_SAMPLING` draws."""
+    return run_pipeline(TEN_CLIP_SAMPLING,
+                        dict(filename=path, start_index=0,
+                             modality='RGB'))['frame_inds']
 
 
 def test_align_views_errors_and_collapse():

@@ -5,6 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from av_fixtures import demo_pipeline
 from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 
@@ -47,18 +48,9 @@ def mixed_dir(tmp_path_factory):
 
 
 def pipeline(test_mode=False):
-    return [
-        dict(type='CheckedDecordInit'),
-        dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1,
-             test_mode=test_mode),
-        dict(type='CheckedDecordDecode'),
-        dict(type='LoadAudioFromVideo'),
-        dict(type='AudioLogMelClips', num_frames=32),
-        dict(type='Resize', scale=(32, 32), keep_ratio=False),
-        dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='AlignAudioViews'),
-        dict(type='PackAVInputs'),
-    ]
+    """The demo's validation pipeline on 8-frame clips (32 log-mel)."""
+    return demo_pipeline('val', audio_frames=32, clip_len=8, num_clips=1,
+                         test_mode=test_mode)
 
 
 def dataset(root, test_mode=False, **kwargs):

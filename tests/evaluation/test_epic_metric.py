@@ -130,19 +130,15 @@ def test_action_softmax_false_multiplies_the_given_probabilities():
                                                          (0, 1)]
 
 
-def test_missing_noun_label_is_named():
+@pytest.mark.parametrize('key,match', [
+    ('noun_label', 'noun_label.*P01_00.MP4'),  # names the sample's file
+    ('pred_noun_score', 'EpicKitchensHead'),  # names the head to use
+])
+def test_missing_noun_key_is_named(key, match):
     metric = METRICS.build(dict(type='EpicKitchensMetric'))
     sample = packed(0, 0)
-    del sample['noun_label']
-    with pytest.raises(KeyError, match='noun_label.*P01_00.MP4'):
-        metric.process({}, [sample])
-
-
-def test_missing_noun_score_names_the_head():
-    metric = METRICS.build(dict(type='EpicKitchensMetric'))
-    sample = packed(0, 0)
-    del sample['pred_noun_score']
-    with pytest.raises(KeyError, match='EpicKitchensHead'):
+    del sample[key]
+    with pytest.raises(KeyError, match=match):
         metric.process({}, [sample])
 
 

@@ -53,8 +53,6 @@ def parse_args(argv=None):
     parser.add_argument('--num-workers', type=int, default=4)
     parser.add_argument(
         '--float16', action='store_true', help='store float16 features')
-    parser.add_argument(
-        '--backend', default='pyav', choices=['pyav', 'decord'])
     parser.add_argument('--index-file', default='index.jsonl')
     return parser.parse_args(argv)
 
@@ -94,7 +92,7 @@ def _npy_rel(video_rel):
 
 def extract_one(job):
     """Worker: decode, compute and save one video; returns the index entry."""
-    video_root, out_root, rel, float16, backend = job
+    video_root, out_root, rel, float16 = job
     import torch
     torch.set_num_threads(1)
     from mmaction_avslowfast.audio import (
@@ -108,7 +106,7 @@ def extract_one(job):
         frame_rate=extractor.frame_rate,
         dtype='float16' if float16 else 'float32')
     try:
-        wave, offset = decode_audio(src, extractor.sample_rate, backend)
+        wave, offset = decode_audio(src, extractor.sample_rate)
     except AudioDecodeError as err:
         entry.update(valid=False, reason=str(err), frames=0, offset=0.0)
         return entry
@@ -153,7 +151,7 @@ def main(argv=None):
     todo = pending_videos(rels, args.out_root, read_index(index_path))
     print(f'{len(rels)} videos, {len(rels) - len(todo)} already done, '
           f'{len(todo)} to extract')
-    jobs = [(args.video_root, args.out_root, rel, args.float16, args.backend)
+    jobs = [(args.video_root, args.out_root, rel, args.float16)
             for rel in todo]
     try:
         from tqdm import tqdm

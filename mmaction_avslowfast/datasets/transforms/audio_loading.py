@@ -22,7 +22,7 @@ from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                       AudioSpanReader, LogMelExtractor, ResamplerCache,
                       SpanDecodeUnsupported, StreamParametersChanged,
-                      clip_frame_times, decode_audio, logmel_clips,
+                      check_waveform, clip_frame_times, logmel_clips,
                       span_logmel_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
@@ -59,30 +59,31 @@ def _handle_missing(policy: str, results: Dict, path: str,
     return results
 
 
+def _no_waveform(policy: str, results: Dict, path: str,
+                 err: AudioDecodeError) -> Optional[Dict]:
+    """:func:`_handle_missing` for a file whose audio cannot be decoded: an
+    empty waveform (silence to :class:`AudioLogMelClips`) at offset 0."""
+    results['audio_waveform'] = np.zeros(0, np.float32)
+    results['audio_offset'] = 0.0
+    return _handle_missing(policy, results, path, str(err))
+
+
 @TRANSFORMS.register_module()
 class LoadAudioFromVideo(BaseTransform):
-    """Open the audio of the sample's file (mono, resampled on decode).
+    """Open the audio of the sample's file with PyAV (mono, resampled on
+    decode).
 
-    Backend ``'pyav'`` (default): opens the file and reads the stream
-    headers only (a short probe for mp4/mov, see
-    :func:`~...audio.open_for_audio`); the decoding is deferred to
-    :class:`AudioLogMelClips`, which decodes just the time spans of the
+    Opens the file and reads the stream headers only (a short probe for
+    mp4/mov, see :func:`~...audio.open_for_audio`); the decoding is deferred
+    to :class:`AudioLogMelClips`, which decodes just the time spans of the
     sampled clips and negatives (seeking, see :func:`span_logmel_clips`)
     and falls back to the whole track when the stream has no duration /
     timestamps. The features equal those of the whole track (max abs diff
     < 1e-3 normalised). Decode errors found then are handled with this
-    transform's ``on_missing_audio`` policy.
-
-    Backend ``'decord'``: decodes the whole track with
-    ``decord.AudioReader(path, sample_rate=-1, mono=True)`` (it cannot
-    decode ranges). decord 0.6.0 is not used for resampling or
-    multi-channel output: its ``sample_rate=16000`` output has phase jumps
-    (relative error ~1.5 vs a soxr reference on a pure tone, against 2e-4
-    for torchaudio) and ``mono=False`` returns a corrupted second channel;
-    its native-rate mono decode equals PyAV's (Matroska priming samples,
-    which decord keeps, are dropped). Measured on 10-s 44.1 kHz stereo
-    videos (``benchmarks/data_pipeline.py``): 16-19 ms of audio work per
-    training clip against 5-7 ms for ``'pyav'``.
+    transform's ``on_missing_audio`` policy. PyAV is the only audio
+    reader: decord (which reads the video frames) decodes whole tracks
+    only, and its audio work per training clip took 2.2-3.9x PyAV's
+    (``benchmarks/data_pipeline.py``), so ``backend='decord'`` was removed.
 
     Any source rate / channel count is accepted: channels are averaged (as
     the reference), the rate is converted with torchaudio's windowed-sinc
@@ -92,10 +93,9 @@ class LoadAudioFromVideo(BaseTransform):
     Required keys: ``audio_path`` if present, else ``filename``.
 
     Added keys:
-        - audio_reader (AudioSpanReader): open file (``'pyav'``), or
-        - audio_waveform (np.ndarray): float32 ``[num_samples]`` at
-          ``sample_rate`` (``'decord'``; empty when audio is missing and
-          the policy is ``'zeros'``).
+        - audio_reader (AudioSpanReader): the open file, or
+        - audio_waveform (np.ndarray): empty float32, when the audio is
+          missing and the policy is ``'zeros'``.
         - audio_sample_rate (int)
         - audio_offset (float): time (s) of the first audio sample relative
           to the first video frame (stream start times of the container).
@@ -103,7 +103,8 @@ class LoadAudioFromVideo(BaseTransform):
 
     Args:
         sample_rate (int): Target rate. Default: 16000.
-        backend (str): ``'pyav'`` (default) or ``'decord'``.
+        backend (str): ``'pyav'``, the only reader; kept so that a config
+            still naming the removed ``'decord'`` gets a clear error.
         on_missing_audio (str): ``'zeros'`` (default: silence and
             ``audio_valid=False``), ``'skip'`` (return None so that the
             dataset draws another sample; logs the file) or ``'error'``
@@ -117,12 +118,12 @@ class LoadAudioFromVideo(BaseTransform):
                  backend: str = 'pyav',
                  on_missing_audio: str = 'zeros',
                  path_key: str = 'filename') -> None:
-        if backend not in ('decord', 'pyav'):
+        if backend != 'pyav':
             raise ValueError(
-                f"backend must be 'decord' or 'pyav', got {backend!r}")
+                f'LoadAudioFromVideo: backend={backend!r} is not available: '
+                "PyAV is the only audio reader (the 'decord' audio backend "
+                'was removed); drop the backend option from the config')
         self.sample_rate = sample_rate
-        self.backend = backend
-        self._resamplers = ResamplerCache(sample_rate)  # decord backend
         self.on_missing_audio = _check_policy(on_missing_audio)
         self.path_key = path_key
 
@@ -133,27 +134,17 @@ class LoadAudioFromVideo(BaseTransform):
                            f'"{self.path_key}" in the results')
         results['audio_sample_rate'] = self.sample_rate
         try:
-            if self.backend == 'pyav':
-                reader = AudioSpanReader(path)
-                reader.on_missing_audio = self.on_missing_audio
-                results['audio_reader'] = reader
-                offset = reader.offset
-            else:
-                wave, offset = decode_audio(path, self.sample_rate,
-                                            self.backend, self._resamplers)
-                results['audio_waveform'] = wave
+            reader = AudioSpanReader(path)
         except AudioDecodeError as err:
-            results['audio_waveform'] = np.zeros(0, np.float32)
-            results['audio_offset'] = 0.0
-            return _handle_missing(self.on_missing_audio, results, path,
-                                   str(err))
-        results['audio_offset'] = offset
+            return _no_waveform(self.on_missing_audio, results, path, err)
+        reader.on_missing_audio = self.on_missing_audio
+        results['audio_reader'] = reader
+        results['audio_offset'] = reader.offset
         results['audio_valid'] = True
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
-                f"backend='{self.backend}', "
                 f"on_missing_audio='{self.on_missing_audio}')")
 
 
@@ -307,10 +298,8 @@ class AudioLogMelClips(BaseTransform):
                 raise AudioDecodeError(
                     f'the audio of {reader.path!r} contains NaN/inf samples')
         except AudioDecodeError as err:
-            results['audio_waveform'] = np.zeros(0, np.float32)
-            results['audio_offset'] = 0.0
-            if _handle_missing(reader.on_missing_audio, results, reader.path,
-                               str(err)) is None:
+            if _no_waveform(reader.on_missing_audio, results, reader.path,
+                            err) is None:
                 return None
             return self.transform(results)
         finally:
@@ -320,13 +309,7 @@ class AudioLogMelClips(BaseTransform):
         return results
 
     def _whole_track(self, reader) -> np.ndarray:
-        wave = reader.read_all()
-        if wave.size == 0:
-            raise AudioDecodeError(
-                f'the audio stream of {reader.path!r} is empty')
-        if not np.all(np.isfinite(wave)):
-            raise AudioDecodeError(
-                f'the audio of {reader.path!r} contains NaN/inf samples')
+        wave = check_waveform(reader.read_all(), reader.path)
         return self._resampler(reader.native_rate)(wave)
 
     def __repr__(self) -> str:

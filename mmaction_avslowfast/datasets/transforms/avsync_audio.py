@@ -149,7 +149,7 @@ class AVSyncEvalAudio(BaseTransform):
         cannot be read."""
         try:
             wave, offset = decode_audio(path, self.extractor.sample_rate,
-                                        'pyav', self._resamplers)
+                                        self._resamplers)
         except AudioDecodeError as err:
             if self.on_missing_audio == 'error':
                 raise AudioDecodeError(

@@ -14,11 +14,11 @@ from .audio_loading import _check_policy, _handle_missing
 class LoadLogMel(BaseTransform):
     """Load the precomputed full-track log-mel of a sample.
 
-    Reads the ``.npy`` written by ``tools/data/extract_logmel.py`` (un-normalised
-    ``log(mel + 1e-8)``, ``[T, 80]``, float16 or float32) and its entry in
-    the index (``index.jsonl`` in ``logmel_root``) for the audio offset and
-    frame rate. :class:`AudioLogMelClips` then slices it exactly like the
-    online path.
+    Reads the ``.npy`` written by ``tools/data/extract_logmel.py``
+    (un-normalised ``log(mel + 1e-8)``, ``[T, 80]``, float16 or float32) and
+    its entry in the index (``index.jsonl`` in ``logmel_root``) for the audio
+    offset and frame rate. :class:`AudioLogMelClips` then slices it exactly
+    like the online path.
 
     File lookup: ``logmel_path`` if present in the results, else
     ``logmel_root / relpath(filename, video_root)`` with the extension
