@@ -1,4 +1,5 @@
-"""tools/data/check_dataset.py on the defect folder of make_defect_dataset.py."""
+"""tools/data/check_dataset.py on the defect folder of
+make_defect_dataset.py."""
 import csv
 import json
 import os.path as osp
@@ -277,3 +278,33 @@ def test_folder_scan_of_an_unlabelled_dataset(tool, defects, tmp_path,
     clean = (tmp_path / 'train_scan.clean.txt').read_text().splitlines()
     assert clean == sorted(set(on_disk) - BAD)
     assert 'train_dataloader.dataset.scan_folder=False' in stdout
+
+
+def test_a_large_share_without_audio_names_the_likely_cause(
+        tool, defects, tmp_path, capfd):
+    """The defect folder has one readable file without audio of nine: no
+    hint. A list of copies resized MMAction2's way (audio stripped) gets
+    the line that names MMAction2's resize script and ours."""
+    from mmaction_avslowfast.testing.synthetic_media import write_av_video
+    report, _ = run(tool, [defects['config'], '--out', str(tmp_path / 'a'),
+                           '--workers', '1'], capfd)
+    assert 'have no audio stream' not in report
+
+    stripped = tmp_path / 'resized'
+    stripped.mkdir()
+    names = [f'clip{i}.mp4' for i in range(4)]
+    for i, name in enumerate(names):
+        write_av_video(str(stripped / name), duration=1.0, fps=16,
+                       size=(32, 32), with_audio=i == 0)
+    ann = tmp_path / 'resized.txt'
+    ann.write_text(''.join(f'{name} 0\n' for name in names))
+    config = tmp_path / 'resized_cfg.py'
+    config.write_text(CONFIG.format(ann=str(ann), root=str(stripped),
+                                    multi_class=False))
+    report, _ = run(tool, [str(config), '--out', str(tmp_path / 'b'),
+                           '--workers', '1'], capfd)
+    hint = [line for line in report.splitlines()
+            if 'have no audio stream' in line]
+    assert hint and hint[0].startswith('3 of 4 readable files (75 %)')
+    assert "MMAction2's tools/data/resize_videos.py" in hint[0]
+    assert 'ffmpeg -an' in hint[0]

@@ -297,6 +297,23 @@ def write_clean_list(out_dir, ann_file, entries, bad_paths) -> str:
     return path
 
 
+def missing_audio_hint(records, share: float = 0.2):
+    """A line naming the likely cause when at least ``share`` of the
+    readable files have no audio stream (None otherwise)."""
+    readable = [rec for rec in records if not rec['bad']]
+    silent = [rec for rec in readable if 'no_audio' in rec['flags']]
+    if not readable or len(silent) < share * len(readable):
+        return None
+    return (f'{len(silent)} of {len(readable)} readable files '
+            f'({100 * len(silent) / len(readable):.0f} %) have no audio '
+            "stream. Was this copy resized with MMAction2's "
+            'tools/data/resize_videos.py? It drops the audio (ffmpeg -an). '
+            "Resize the originals with this project's "
+            'tools/data/resize_videos.py (same arguments, keeps the audio), '
+            'see docs/data_preparation/README.md; or check that the '
+            'downloaded copy carries audio at all.')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config
@@ -362,6 +379,9 @@ def main(argv=None) -> int:
         print(f'  [{mark}] {rec["path"]}  {reasons}')
     summary = summarize(records, kinds, len([e for e in entries if e[0]]))
     print('\nSummary:\n' + format_summary(summary))
+    hint = missing_audio_hint(records)
+    if hint:
+        print(f'\n{hint}')
 
     os.makedirs(args.out, exist_ok=True)
     meta = OrderedDict(
