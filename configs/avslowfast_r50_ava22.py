@@ -65,19 +65,15 @@ train_dataloader = dict(
         proposal_file=proposal_file_train,
         data_prefix=dict(img=data_root, logmel=logmel_root)))
 val_dataloader = dict(
+    train_dataloader,
     batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
+        train_dataloader['dataset'],
         ann_file=ann_file_val,
         exclude_file=exclude_file_val,
         pipeline=val_pipeline,
-        label_file=label_file,
         proposal_file=proposal_file_val,
-        data_prefix=dict(img=data_root, logmel=logmel_root),
         # unreadable frames: named in the log, the keyframe counted as missed
         on_unreadable='miss',
         test_mode=True))

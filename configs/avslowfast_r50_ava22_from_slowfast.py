@@ -8,11 +8,7 @@ _base_ = './avslowfast_r50_ava22.py'
 
 model = dict(
     backbone=dict(
-        pretrained='checkpoints/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth',
-        fs_fusion=(True, True, True, True),
-        slow_pathway=dict(lateral_norm=False)),
-    data_preprocessor=dict(
-        preprocessors=dict(
-            imgs=dict(
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375]))))
+        _base_.slowfast_zoo_backbone,
+        pretrained='checkpoints/slowfast_r50_8xb8-4x16x1-256e_'
+        'kinetics400-rgb_20220901-701b0f6f.pth'),
+    data_preprocessor=_base_.slowfast_zoo_preprocessor)

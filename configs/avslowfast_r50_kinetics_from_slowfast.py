@@ -11,17 +11,12 @@ _base_ = './avslowfast_r50_kinetics.py'
 
 model = dict(
     backbone=dict(
+        _base_.slowfast_zoo_backbone,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/slowfast_r50_8xb8-4x16x1-256e_'
-            'kinetics400-rgb_20220901-701b0f6f.pth'),
-        slow_pathway=dict(lateral_norm=False),
-        fs_fusion=(True, True, True, True)),
-    data_preprocessor=dict(
-        preprocessors=dict(
-            imgs=dict(
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375]))))
+            'kinetics400-rgb_20220901-701b0f6f.pth')),
+    data_preprocessor=_base_.slowfast_zoo_preprocessor)
 
 # The zoo model's augmentation: random resized crop to 224, flip.
 train_pipeline = [

@@ -34,9 +34,7 @@ import time
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description='Top-k classes of a video: audiovisual, with silent '
-        'audio and with blank frames; picture and optional timeline')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('video', help='video file (with or without audio)')
     parser.add_argument('config', help='MMAction2 config file')
     parser.add_argument('checkpoint', help='checkpoint file')

@@ -38,9 +38,7 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'avslowfast_r50_kinetics.py')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert an AVSlowFast checkpoint of the author\'s '
-        'PySlowFast fork into an MMEngine checkpoint for this plugin')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('checkpoint', help='PySlowFast checkpoint (IN)')
     parser.add_argument('out', help='MMEngine checkpoint to write (OUT)')
     parser.add_argument(

@@ -59,9 +59,7 @@ VIDEO_EXTS = ('.mp4', '.m4v', '.avi', '.mkv', '.mov', '.webm', '.flv', '.ts',
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Write an MMAction2 "path label" video list from class '
-        'folders or an official Kinetics CSV')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('video_dir', help='folder of the videos')
     parser.add_argument('out_list', help='list file to write')
     parser.add_argument(

@@ -73,8 +73,7 @@ EPILOG = __doc__[__doc__.index('Flags'):__doc__.index('Usage::')]
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
-        description='Check the videos (and their audio) a config\'s '
-        'dataset lists; write a report and a cleaned list',
+        description=__doc__.split('\n\n')[0],
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='MMAction2 config file')

@@ -36,9 +36,7 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.flv')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Extract AVSlowFast log-mel features (one .npy per '
-        'video) for LoadLogMel')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('video_root', help='root folder of the videos')
     parser.add_argument('out_root', help='output folder (.npy + index)')
     parser.add_argument(

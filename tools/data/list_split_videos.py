@@ -35,9 +35,7 @@ import sys
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description='Write the video files a config\'s split reads (one '
-        'per line, relative to data_prefix.video), for check_dataset.py')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='MMAction2 config file')
     parser.add_argument('out_list', help='list file to write')
     parser.add_argument(

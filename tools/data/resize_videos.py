@@ -87,10 +87,7 @@ class ConversionError(RuntimeError):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Generate the resized cache of original videos, '
-        'keeping their audio (a drop-in for MMAction2\'s '
-        'tools/data/resize_videos.py, which drops it)')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src_dir', type=str, help='source video directory')
     parser.add_argument('out_dir', type=str, help='output video directory')
     parser.add_argument(

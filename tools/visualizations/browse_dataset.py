@@ -42,9 +42,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description='Write one picture per sample of what the model sees '
-        'after the pipeline: video views and their aligned log-mel')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='MMAction2 config file')
     parser.add_argument(
         '--split', '--phase', default='train',

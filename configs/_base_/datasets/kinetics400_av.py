@@ -39,17 +39,9 @@ val_pipeline = [
     dict(type='PackAVInputs')
 ]
 test_pipeline = [
-    dict(type='CheckedDecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=32, frame_interval=2, num_clips=10,
-         test_mode=True),
-    dict(type='CheckedDecordDecode'),
-    dict(type='LoadAudioFromVideo'),
-    dict(type='AudioLogMelClips', num_frames=128),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='ThreeCrop', crop_size=256),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='AlignAudioViews'),
-    dict(type='PackAVInputs')
+    dict(step, num_clips=10) if step['type'] == 'SampleFrames' else
+    dict(type='ThreeCrop', crop_size=256)
+    if step['type'] == 'CenterCrop' else step for step in val_pipeline
 ]
 
 train_dataloader = dict(

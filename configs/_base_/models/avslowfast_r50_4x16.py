@@ -62,3 +62,13 @@ model = dict(
                 std=[57.375, 57.375, 57.375],
                 format_shape='NCTHW'),
             audios=dict(type='ActionDataPreprocessor'))))
+
+# The layout of MMAction2's ResNet3dSlowFast (F->S at all four junctions, no
+# lateral BN) and its ImageNet normalisation, for the *_from_slowfast configs
+# that start Slow and Fast from MMAction2's SlowFast checkpoints.
+slowfast_zoo_backbone = dict(
+    fs_fusion=(True, True, True, True), slow_pathway=dict(lateral_norm=False))
+slowfast_zoo_preprocessor = dict(
+    preprocessors=dict(
+        imgs=dict(
+            mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])))
