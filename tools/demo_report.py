@@ -7,7 +7,8 @@ audiovisual model next to its visual-only ablation::
         work_dirs/avslowfast_demo_visual/test.pkl \
         --names audiovisual visual-only --label-map data/avdemo/label_map.txt
 
-(``--data data/avdemo`` is short for ``--label-map data/avdemo/label_map.txt``.)
+(``--data data/avdemo`` is short for
+``--label-map data/avdemo/label_map.txt``.)
 
 Only reads dumps written by MMAction2's test script (pickled lists of
 prediction dicts with ``pred_score`` and ``gt_label``); a pickle can run code

@@ -1,8 +1,8 @@
 """Check one media file of a video dataset: video (decord + PyAV), audio.
 
-:func:`check_media` is the per-file worker of ``tools/data/check_dataset.py``. It
-returns a plain dict (picklable, JSON-ready) with the measured properties
-and the flags of :data:`FLAGS`:
+:func:`check_media` is the per-file worker of
+``tools/data/check_dataset.py``. It returns a plain dict (picklable,
+JSON-ready) with the measured properties and the flags of :data:`FLAGS`:
 
 - the file: ``missing``, ``empty``;
 - the video, read the way training reads it (decord ``VideoReader``):

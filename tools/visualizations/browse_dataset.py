@@ -24,11 +24,14 @@ could be made, 2 for usage errors.
 
 Usage::
 
-    python tools/visualizations/browse_dataset.py configs/avslowfast_demo.py --split train
-    python tools/visualizations/browse_dataset.py configs/avslowfast_demo.py --split test \\
-        -n 4 --out work_dirs/browse_test
-    python tools/visualizations/browse_dataset.py configs/avslowfast_r50_kinetics.py \\
-        --split test --max-views 6 --shuffle --seed 0
+    python tools/visualizations/browse_dataset.py \\
+        configs/avslowfast_demo.py --split train
+    python tools/visualizations/browse_dataset.py \\
+        configs/avslowfast_demo.py --split test -n 4 \\
+        --out work_dirs/browse_test
+    python tools/visualizations/browse_dataset.py \\
+        configs/avslowfast_r50_kinetics.py --split test --max-views 6 \\
+        --shuffle --seed 0
 """
 import argparse
 import os
