@@ -6,8 +6,9 @@ resolved to before the configs inherited ``configs/_base_/`` (snapshots in
 - config variables, i.e. top-level keys that the runner does not read
   (``clip_len``, ``num_classes``, ``kinetics_checkpoint`` ...; they only
   compose the config);
-- backbone arguments now written out with their default value (checked
-  against the constructors' signatures);
+- arguments now written out with their default value (backbone, pathway,
+  recognizer and data loader arguments; checked against the constructors'
+  signatures);
 - ``_scope_='mmaction'`` markers of values inherited through ``mmaction::``
   (the default scope anyway);
 - the differences listed in :data:`INTENDED`, each with its reason.
@@ -109,6 +110,8 @@ def differences(old, new, path=''):
 
 def constructor_defaults():
     """Path prefix -> default arguments of the class built there."""
+    from torch.utils.data import DataLoader
+
     from mmaction.models.backbones.resnet3d import ResNet3d
     from mmaction.models.backbones.resnet3d_slowfast import ResNet3dPathway
 
@@ -124,7 +127,10 @@ def constructor_defaults():
 
     # ResNet3dPathway passes the rest on to ResNet3d
     pathway = {**defaults(ResNet3d), **defaults(ResNet3dPathway)}
+    loader = defaults(DataLoader)
     return {
+        **{f'{split}_dataloader': loader
+           for split in ('train', 'val', 'test')},
         'model': defaults(AVRecognizer3D),
         'model.backbone': defaults(AVSlowFast),
         'model.backbone.slow_pathway': pathway,

@@ -56,13 +56,10 @@ train_dataloader = dict(
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
+    train_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
+        train_dataloader['dataset'],
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
@@ -70,19 +67,14 @@ val_dataloader = dict(
         on_unreadable='miss',
         test_mode=True))
 test_dataloader = dict(
+    val_dataloader,
     batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
+        val_dataloader['dataset'],
         ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
         pipeline=test_pipeline,
         # mim test stops at an unreadable video, naming it ('miss' finishes)
-        on_unreadable='error',
-        test_mode=True))
+        on_unreadable='error'))
 
 val_evaluator = dict(type='AVAccMetric')
 test_evaluator = val_evaluator
