@@ -39,7 +39,7 @@ def rel(path):
 
 def slug(heading):
     """GitHub's anchor of a heading."""
-    text = re.sub(r'[`*_]|<[^>]+>', '', heading.strip().lower())
+    text = re.sub(r'[`*]|<[^>]+>', '', heading.strip().lower())
     text = re.sub(r'[^\w\- ]', '', text)
     return text.replace(' ', '-')
 

@@ -5,7 +5,8 @@
 # for the visual-only ablation (audio input zeroed: model.blank_modalities=audios), print
 # top-1 per class and overall for both, and finally use the audiovisual model on one test video
 # with tools/demo.py (top-5 classes audiovisual / audio silenced / frames blanked, and the
-# picture docs/demo_prediction.png).
+# picture work_dirs/demo/left_low_0000.png). It writes only under data/ and
+# work_dirs/ (both git-ignored): the checkout stays clean.
 # Set SKIP_VISUAL_ONLY=1 to train only the audiovisual model.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,7 +50,7 @@ python tools/demo_report.py "${dumps[@]}" --names "${names[@]}" --data "$DATA"
 best=$(ls -t work_dirs/avslowfast_demo/best_*.pth | head -n 1)
 video="$DATA/videos_test/left_low/left_low_0000.mp4"
 echo "[quickstart] python tools/demo.py $video $CONFIG $best" \
-     "--label-map $DATA/label_map.txt --out docs/demo_prediction.png"
+     "--label-map $DATA/label_map.txt --out work_dirs/demo/left_low_0000.png"
 python tools/demo.py "$video" "$CONFIG" "$best" --label-map "$DATA/label_map.txt" \
-    --out docs/demo_prediction.png
+    --out work_dirs/demo/left_low_0000.png
 echo "[quickstart] done in $(( $(date +%s) - start )) s"
