@@ -14,7 +14,7 @@ REGISTRIES = dict(MODELS=registry.MODELS, TRANSFORMS=registry.TRANSFORMS,
                   DATASETS=registry.DATASETS, HOOKS=registry.HOOKS,
                   METRICS=registry.METRICS, TASK_UTILS=registry.TASK_UTILS)
 
-# What users put in configs. Keep in sync with the README's component list.
+# What users put in configs. Keep in sync with docs/design.md's component list.
 EXPECTED = dict(
     MODELS=['AVSlowFast', 'AVSlowFastAudioPathway', 'AVSlowFastHead', 'AVRecognizer3D',
             'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead',
