@@ -21,6 +21,7 @@ from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 rv = load_tool('data/resize_videos.py')
+transcode = load_tool('data/av_transcode.py')
 
 LOW_HZ, HIGH_HZ, SWITCH = 440.0, 1760.0, 1.0
 SCALE = 64
@@ -260,7 +261,7 @@ def test_mp4_to_webm_vp9_opus(tmp_path, name, kwargs):
     --ext), but the same code path: AAC re-encoded as 48 kHz Opus."""
     src = make(tmp_path / name, **kwargs)['path']
     dst = str(tmp_path / 'out.webm')
-    info = rv.convert_video(src, dst, SCALE)
+    info = transcode.convert_video(src, dst, SCALE)
     assert info['audio'].startswith('aac -> opus')
     _, after = assert_resized(src, dst)
     assert (after['video_codec'], after['audio']) == ('vp9', 'opus')
@@ -284,7 +285,7 @@ def test_audio_before_the_video(tmp_path, ext):
                audio_codec='vorbis', sample_rate=48000,
                channels=2)['path']
     dst = str(tmp_path / f'out.{ext}')
-    rv.convert_video(src, dst, SCALE)
+    transcode.convert_video(src, dst, SCALE)
     before, after = assert_resized(src, dst)
     assert before['video_start'] > 0.25 and after['offset'] < -0.25
 
@@ -294,7 +295,7 @@ def test_pcm_into_mp4_is_reencoded(tmp_path):
     cannot read: re-encoded as AAC instead."""
     src = make(tmp_path / 'pcm.mkv', audio_codec='pcm_s16le')['path']
     dst = str(tmp_path / 'pcm.mp4')
-    assert rv.convert_video(src, dst, SCALE)['audio'] == \
+    assert transcode.convert_video(src, dst, SCALE)['audio'] == \
         'pcm_s16le -> aac'
     assert_resized(src, dst)
 
@@ -318,7 +319,7 @@ def test_rotated_source_is_turned_upright(tmp_path):
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     dst = str(tmp_path / 'out.mp4')
-    assert rv.convert_video(src, dst, 48)['size'] == (48, 64)
+    assert transcode.convert_video(src, dst, 48)['size'] == (48, 64)
     with av.open(dst) as container:
         out = next(container.decode(video=0)).to_ndarray(format='gray')
     upright = np.ascontiguousarray(np.rot90(frame_image(0, (96, 72)), 1))
@@ -354,7 +355,7 @@ def test_resume_after_a_killed_run(tmp_path, monkeypatch, capsys):
     finished = (out / 'done.mp4').read_bytes()
     os.remove(out / 'killed.mp4')
 
-    real_convert = rv.convert_video
+    real_convert = transcode.convert_video
 
     def killed_while_writing(src_path, dst_path, *args, **kwargs):
         with open(dst_path, 'wb') as f:
@@ -378,11 +379,11 @@ def test_resume_after_a_killed_run(tmp_path, monkeypatch, capsys):
 
 
 def test_scaled_size_matches_ffmpeg_rounding():
-    assert rv.scaled_size(340, 256, 256) == (340, 256)
-    assert rv.scaled_size(1280, 720, 256) == (456, 256)  # 455.1 -> 456
-    assert rv.scaled_size(720, 1280, 256) == (256, 456)
-    assert rv.scaled_size(480, 480, 256) == (256, 256)
-    assert rv.scaled_size(96, 72, 64) == (86, 64)  # 85.3 -> 86 (even)
+    assert transcode.scaled_size(340, 256, 256) == (340, 256)
+    assert transcode.scaled_size(1280, 720, 256) == (456, 256)  # 455.1 -> 456
+    assert transcode.scaled_size(720, 1280, 256) == (256, 456)
+    assert transcode.scaled_size(480, 480, 256) == (256, 256)
+    assert transcode.scaled_size(96, 72, 64) == (86, 64)  # 85.3 -> 86 (even)
 
 
 def test_same_arguments_as_mmaction2():
