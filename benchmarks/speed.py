@@ -67,11 +67,13 @@ class Classifier(nn.Module):
         self.backbone, self.cls_head, self.audio = backbone, head, audio
 
     def forward(self, imgs, audios=None):
-        feats = self.backbone(imgs, audios) if self.audio else \
-            self.backbone(imgs)
+        if self.audio:
+            feats, avs = self.backbone(imgs, audios, return_avs=True)
+        else:
+            feats, avs = self.backbone(imgs), {}
         scores = self.cls_head(feats)
-        aux = self.backbone.aux_losses() if self.audio else {}
-        return scores, sum(aux.values()) if aux else None
+        aux = [v for k, v in avs.items() if k.startswith('loss')]
+        return scores, sum(aux) if aux else None
 
 
 def build_models(device):
@@ -87,6 +89,7 @@ def build_models(device):
     for model in (av, sf):
         model.backbone.init_weights()
         model.cls_head.init_weights()
+    av.backbone.set_epoch(0)  # AVS curriculum: first epoch, easy negatives
     return av.to(device), sf.to(device), cfg.backbone.get('drop_pathway', 0.8)
 
 

@@ -34,6 +34,10 @@ def test_mim_train_then_test_prints_avs_keys(tmp_path):
     for stage in ('res3', 'res4', 'res5'):
         assert f'loss_avs_{stage}' in train_lines[-1]
         assert f'avs_pair_acc_{stage}' in train_lines[-1]
+    # the negative curriculum's epoch is set (and logged) every epoch
+    assert 'avs_easy_neg_share: 1.0000' in train_lines[-1]
+    assert 'AVSCurriculumHook: epoch 1: 100% easy' in log
+    assert 'curriculum epoch was never set' not in log
     assert 'loss_cls' not in log
     val = [ln for ln in log.splitlines() if 'Epoch(val)' in ln and
            'avs/sync_acc' in ln]
@@ -94,4 +98,4 @@ def test_config_loads_and_builds(tmp_path):
     assert METRICS.build(cfg.test_evaluator).prefix == 'avs'
     assert cfg.default_hooks.checkpoint.save_best == 'avs/sync_acc'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'MediaIssuesHook']
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook']

@@ -67,7 +67,7 @@ def test_config_loads_with_mmaction_layout(name):
     assert cfg.test_dataloader.dataset.on_unreadable == 'error'
     assert cfg.val_evaluator.type == 'AVAccMetric'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'MediaIssuesHook']
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook']
     if name != 'avslowfast_demo.py':
         assert cfg.data_root == 'data/kinetics400/videos_train'
         assert cfg.ann_file_train == \
@@ -89,7 +89,7 @@ def test_r50_kinetics_is_the_reference_recipe():
     assert warmup.start_factor == pytest.approx(0.1)
     assert cosine.type == 'CosineAnnealingLR' and cosine.end == 196
     assert cfg.train_cfg.max_epochs == 196
-    assert 'drop_prob' not in cfg.custom_hooks[0]  # the model's value
+    assert cfg.custom_hooks[0] == dict(type='DropPathwayHook')
     assert cfg.model.backbone.drop_pathway == 0.8
     backbone = cfg.model.backbone
     assert (backbone.resample_rate, backbone.speed_ratio) == (8, 8)

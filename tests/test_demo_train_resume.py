@@ -37,6 +37,9 @@ def test_mim_train_then_resume_after_kill(tmp_path):
     make_data(data)
     log = mim_train(data, work_dir)
     assert 'loss_avs_res3' in log and 'drop_pathway_share' in log
+    assert 'avs_pair_acc_res3' in log and 'avs_easy_neg_share' in log
+    assert 'AVSCurriculumHook: epoch 2:' in log
+    assert 'curriculum epoch was never set' not in log
     full = _load_checkpoint(str(work_dir / 'epoch_2.pth'))
     assert (full['meta']['epoch'], full['meta']['iter']) == (2, 4)
 
@@ -48,6 +51,9 @@ def test_mim_train_then_resume_after_kill(tmp_path):
 
     log = mim_train(data, work_dir, '--resume')
     assert 'resumed epoch: 1, iter: 2' in log
+    # the curriculum goes on at the resumed epoch
+    assert 'AVSCurriculumHook: epoch 2:' in log
+    assert 'AVSCurriculumHook: epoch 1:' not in log
     resumed = _load_checkpoint(str(work_dir / 'epoch_2.pth'))
     assert (resumed['meta']['epoch'], resumed['meta']['iter']) == (2, 4)
     # AdamW's per-parameter step count went on from 2: the optimizer state

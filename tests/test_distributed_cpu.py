@@ -88,7 +88,9 @@ def test_two_cpu_processes_end_with_identical_weights(tmp_path):
         train_cfg = dict(max_epochs=1, val_interval=100)
         # Different seeds per rank: the DropPathway draws must still agree.
         randomness = dict(seed=0, diff_rank_seed=True)
-        custom_hooks = [dict(type='DropPathwayHook', drop_prob=0.5),
+        model = dict(backbone=dict(drop_pathway=0.5))
+        custom_hooks = [dict(type='DropPathwayHook'),
+                        dict(type='AVSCurriculumHook'),
                         dict(type='MediaIssuesHook'),
                         dict(type='RankStateProbeHook')]
         default_hooks = dict(

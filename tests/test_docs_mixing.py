@@ -55,7 +55,7 @@ def test_example_keeps_the_stock_recipe(example_cfg):
     assert cfg.model.type == 'AVRecognizer3D'
     assert cfg.train_dataloader.dataset.type == 'AVVideoDataset'
     assert [h.type for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'MediaIssuesHook'
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook'
     ]
 
 

@@ -6,11 +6,13 @@ custom_imports = dict(
     imports=['mmaction_avslowfast'], allow_failed_imports=False)
 
 # DropPathwayHook: DropPathway draws of model.backbone.drop_pathway, the same
-# on every rank and on resume. MediaIssuesHook: one WARNING per unreadable
+# on every rank and on resume. AVSCurriculumHook: the epoch of the AVS
+# easy/hard negative curriculum. MediaIssuesHook: one WARNING per unreadable
 # file or lost audio track, counts, file lists in the work dir, a stop above
 # 5 % unreadable draws per epoch.
 custom_hooks = [
     dict(type='DropPathwayHook'),
+    dict(type='AVSCurriculumHook'),
     dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
 ]
 

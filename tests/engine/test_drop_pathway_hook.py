@@ -21,18 +21,15 @@ _logger_ids = count()
 
 
 class ToyBackbone(nn.Module):
-    """Implements the DropPathway API of AVSlowFast with a fixed pattern."""
+    """Implements the DropPathway API of AVSlowFast with a fixed pattern
+    (and nothing of the AVS curriculum: not this hook's business)."""
 
     def __init__(self, drop_pathway=0.8):  # AVSlowFast's default
         super().__init__()
         self.drop_pathway = drop_pathway
-        self.epoch = None
         self.iteration = None
         self.seed = None
         self.last_drop = False
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
 
     def set_drop_iteration(self, iteration, seed=None):
         self.iteration = iteration
@@ -79,20 +76,20 @@ def run_epoch(hook, runner, iters):
 
 
 def test_constant_schedule_iteration_and_logging():
-    hook = build_hook(drop_prob=0.8)
+    hook = build_hook()
     runner = make_runner(Wrapped(), 'dp_const')
     hook.before_train(runner)
     run_epoch(hook, runner, 8)
     backbone = runner.model.backbone
     assert backbone.drop_pathway == 0.8
-    assert backbone.epoch == 0 and backbone.iteration == 7
+    assert backbone.iteration == 7
     assert backbone.seed == 1234
     scalars = runner.message_hub.log_scalars
     assert scalars['train/drop_pathway'].current() == pytest.approx(0.8)
     assert scalars['train/drop_pathway_share'].current() == pytest.approx(
         6 / 8)
     run_epoch(hook, runner, 2)  # iterations 8 (kept) and 9 (dropped)
-    assert backbone.epoch == 1 and backbone.iteration == 9
+    assert backbone.iteration == 9
     assert scalars['train/drop_pathway_share'].current() == pytest.approx(
         1 / 2)
 
@@ -105,7 +102,8 @@ def test_backbone_seed_kept_without_runner_seed():
 
 
 def test_linear_ramp_by_epoch():
-    hook = build_hook(drop_prob=0.8, start_prob=0.2, ramp_epochs=3)
+    hook = build_hook(start_prob=0.2, ramp_epochs=3)
+    hook.before_train(make_runner(Wrapped(ToyBackbone(0.8)), 'dp_ramp'))
     assert [hook.prob_at(e) for e in range(5)] == pytest.approx(
         [0.2, 0.4, 0.6, 0.8, 0.8])
 
@@ -131,8 +129,16 @@ def test_rejects_backbone_without_api_and_bad_args():
     runner.model.backbone = nn.Conv2d(1, 1, 1)
     with pytest.raises(TypeError, match='lacks'):
         hook.before_train(runner)
-    with pytest.raises(ValueError, match='drop_prob'):
-        build_hook(drop_prob=1.5)
+    with pytest.raises(ValueError, match='start_prob'):
+        build_hook(start_prob=1.5)
+    with pytest.raises(ValueError, match='ramp_epochs'):
+        build_hook(ramp_epochs=-1)
+    # the probability has one setting, model.backbone.drop_pathway
+    with pytest.raises(TypeError, match='drop_prob'):
+        build_hook(drop_prob=0.5)
+    runner.model.backbone = ToyBackbone(1.5)
+    with pytest.raises(ValueError, match='drop_pathway must be in'):
+        hook.before_train(runner)
 
 
 @pytest.fixture
@@ -181,30 +187,6 @@ def test_default_uses_model_drop_pathway(model_prob, log_records):
     assert 'model.backbone.drop_pathway' in info[0]
 
 
-def test_explicit_drop_prob_differing_from_model_warns_and_wins(
-        log_records):
-    hook = build_hook(drop_prob=0.5)
-    runner = make_runner(Wrapped(ToyBackbone(0.8)), 'dp_explicit')
-    hook.before_train(runner)
-    run_epoch(hook, runner, 2)
-    assert runner.model.backbone.drop_pathway == 0.5
-    warnings = messages(log_records, logging.WARNING)
-    assert len(warnings) == 1
-    assert 'drop_prob=0.5' in warnings[0]
-    assert 'model.backbone.drop_pathway=0.8' in warnings[0]
-    assert 'wins' in warnings[0]
-    assert 'custom_hooks.0.drop_prob' in warnings[0]
-    info = messages(log_records, logging.INFO)
-    assert len(info) == 1 and '0.5' in info[0] and 'drop_prob' in info[0]
-
-
-def test_explicit_drop_prob_equal_to_model_is_quiet(log_records):
-    hook = build_hook(drop_prob=0.8)
-    runner = make_runner(Wrapped(ToyBackbone(0.8)), 'dp_equal')
-    hook.before_train(runner)
-    assert messages(log_records, logging.WARNING) == []
-
-
 def test_ramp_targets_model_value_read_once():
     hook = build_hook(start_prob=0.0, ramp_epochs=3)
     with pytest.raises(RuntimeError, match='before_train'):
@@ -250,8 +232,8 @@ def test_demo_config_cfg_option_drop_pathway_zero_is_used():
     assert hook.prob_at(0) == 0.0
     assert model.backbone.drop_pathway == 0.0
     model.backbone.train()
-    imgs = torch.randn(2, 3, cfg.clip_len, 32, 32)
-    audios = torch.randn(2, 2, cfg.audio_frames, 80)
+    imgs = torch.randn(2, 3, cfg.model.backbone.clip_len, 32, 32)
+    audios = torch.randn(2, 2, cfg.model.backbone.audio_frames, 80)
     for i in range(3):
         hook.before_train_iter(runner, i)
         with torch.no_grad():
@@ -261,3 +243,5 @@ def test_demo_config_cfg_option_drop_pathway_zero_is_used():
         assert model.backbone.last_drop is False
     share = runner.message_hub.log_scalars['train/drop_pathway_share']
     assert share.current() == 0.0
+    # the AVS curriculum is AVSCurriculumHook's: this hook leaves it alone
+    assert model.backbone.avs_curriculum.epoch is None

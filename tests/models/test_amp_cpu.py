@@ -102,7 +102,7 @@ def test_avs_codes_are_normalised_in_float32():
     valid = torch.ones(2, dtype=torch.bool)
     with torch.autocast('cpu', dtype=torch.float16):
         v, p, n = head.embed(visual, pos, neg)
-        loss = head(visual, pos, neg, valid)
+        loss, _ = head(visual, pos, neg, valid)
     assert v.dtype == p.dtype == torch.float32
     assert torch.isfinite(v).all() and torch.isfinite(loss)
     torch.testing.assert_close(p.norm(dim=1), torch.full((2, ), 0.5))

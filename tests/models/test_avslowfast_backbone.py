@@ -11,7 +11,9 @@ from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
-from mmaction_avslowfast.models.backbones import (AVSlowFast, AVSyncHead,
+from mmaction_avslowfast.models.backbones import (AVSlowFast,
+                                                  AVSNegativeCurriculum,
+                                                  AVSyncHead,
                                                   drop_pathway_draw,
                                                   easy_negative_index,
                                                   valid_avs_pairs)
@@ -188,10 +190,12 @@ def test_eval_never_drops_and_is_deterministic():
         out_b = model(imgs, audios)
         out_c = model(imgs, torch.randn_like(audios))
         out_d = model(imgs, audios[:, :1])  # channel 1 is ignored at eval
+        out_e, avs = model(imgs, audios, return_avs=True)
     assert all(torch.equal(a, b) for a, b in zip(out_a, out_b))
     assert all(torch.equal(a, d) for a, d in zip(out_a, out_d))
+    assert all(torch.equal(a, e) for a, e in zip(out_a, out_e))
     assert not torch.allclose(out_a[0], out_c[0])  # audio fused at eval
-    assert model.aux_losses() == {}
+    assert avs == {}
     assert model.drop_iteration == 0 and not model.last_drop
 
 
@@ -220,23 +224,32 @@ def test_avs_losses_and_gating():
     imgs, audios = inputs(4, 16, 32, channels=2)
     dropped = build(small(drop_pathway=1.0))
     dropped.train()
-    dropped(imgs, audios)
-    losses = dropped.aux_losses()
+    feats, avs = dropped(imgs, audios, return_avs=True)
+    assert len(feats) == 3 and feats[0].shape[0] == 4
+    losses = {k: v for k, v in avs.items() if k.startswith('loss')}
     assert set(losses) == {'loss_avs_res3', 'loss_avs_res4', 'loss_avs_res5'}
-    assert all(v > 0 for v in losses.values())
+    assert all(v.dim() == 0 and v > 0 for v in losses.values())
+    accs = {k: v for k, v in avs.items() if k not in losses}
+    assert set(accs) == {'avs_pair_acc_res3', 'avs_pair_acc_res4',
+                         'avs_pair_acc_res5'}
+    assert all(v.dim() == 0 and not v.requires_grad and 0 <= v <= 1
+               for v in accs.values())
 
     fused = build(small(drop_pathway=0.0, avs_loss_weight=2.0))
     fused.train()
-    fused(imgs, audios)
-    losses = fused.aux_losses()
+    _, avs = fused(imgs, audios, return_avs=True)
+    losses = {k: v for k, v in avs.items() if k.startswith('loss')}
+    assert set(losses) == {'loss_avs_res3', 'loss_avs_res4', 'loss_avs_res5'}
     assert losses['loss_avs_res3'] > 0  # up to the first fused junction
     assert losses['loss_avs_res4'] == 0 and losses['loss_avs_res5'] == 0
+    # gated-off stages are skipped: no pair accuracy for them
+    assert set(avs) - set(losses) == {'avs_pair_acc_res3'}
     sum(losses.values()).backward()
     head = fused.avs_heads['res5']
     assert all(p.grad is not None for p in head.parameters())
 
-    fused(imgs, audios[:, :1])  # no negative: no AVS
-    assert fused.aux_losses() == {}
+    _, avs = fused(imgs, audios[:, :1], return_avs=True)  # no negative
+    assert avs == {}
 
 
 def test_avs_head_loss_formula():
@@ -249,7 +262,8 @@ def test_avs_head_loss_formula():
     pos_t = ((v - p)**2).sum(1)
     neg_t = (0.99 - (v - n).norm(dim=1)).clamp(min=0)**2
     expected = (pos_t[[0, 2]].sum() + neg_t[[0, 2]].sum()) / 4
-    assert torch.allclose(head(visual, pos, neg, valid), expected)
+    loss, _ = head(visual, pos, neg, valid)
+    assert torch.allclose(loss, expected)
 
 
 def test_valid_pairs_mask_silence_and_duplicates():
@@ -264,6 +278,96 @@ def test_easy_negative_curriculum():
     assert easy_negative_index(4, 0, 96, 0.75).tolist() == [1, 2, 3, 0]
     assert easy_negative_index(4, 96, 96, 0.75).tolist() == [1, 2, 0, 3]
     assert easy_negative_index(1, 100, 96, 0.75).tolist() == [0]
+    curriculum = AVSNegativeCurriculum(easy_neg_ratio=0.75, mix_neg_epoch=2)
+    for epoch, share, index in ((0, 1.0, [1, 2, 3, 0]),
+                                (1, 1.0, [1, 2, 3, 0]),
+                                (2, 0.75, [1, 2, 0, 3])):
+        curriculum.set_epoch(epoch)
+        assert curriculum.easy_share() == share
+        assert curriculum.negative_index(4).tolist() == index
+    for bad in (dict(easy_neg_ratio=1.5), dict(mix_neg_epoch=-1),
+                dict(mix_neg_epoch=2.5)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            AVSNegativeCurriculum(**bad)
+    with pytest.raises(ValueError, match='epoch'):
+        curriculum.set_epoch(-1)
+
+
+def warnings_of(run):
+    """WARNING messages that ``run()`` logs to the current MMLogger."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        run()
+    finally:
+        logger.removeHandler(handler)
+    return [r.getMessage() for r in records]
+
+
+def test_curriculum_epoch_never_set_warns_once():
+    """A model with AVS that trains without anyone setting the epoch stays
+    at epoch 0 of the curriculum: it says so, once."""
+    model = build(small(drop_pathway=1.0, mix_neg_epoch=0))
+    model.train()
+    imgs, audios = inputs(2, 16, 32, channels=2)
+
+    def train_twice():
+        for _ in range(2):
+            model(imgs, audios, return_avs=True)
+
+    warned = [w for w in warnings_of(train_twice) if 'curriculum' in w]
+    assert len(warned) == 1
+    assert 'AVSCurriculumHook' in warned[0] and 'epoch 0' in warned[0]
+    assert model.avs_curriculum.epoch is None
+    # set (as AVSCurriculumHook does): no warning; eval never warns
+    fresh = build(small(drop_pathway=1.0))
+    fresh.set_epoch(3)
+    fresh.train()
+    assert fresh.avs_curriculum.epoch == 3
+    assert not any('curriculum' in w for w in warnings_of(
+        lambda: fresh(imgs, audios, return_avs=True)))
+    unset = build(small(drop_pathway=1.0)).eval()
+    assert not any('curriculum' in w for w in warnings_of(
+        lambda: unset(imgs, audios)))
+
+
+def test_forward_returns_avs_only_when_asked_and_keeps_no_outputs():
+    """Features are the same with and without ``return_avs``; AVS outputs
+    computed but not asked for are discarded with one warning; no tensor of
+    the forward is left on any module (nothing to read after the call)."""
+    model = build(small(drop_pathway=0.0))
+    randomise_norms(model)
+    model.set_epoch(0)
+    model.train()
+    imgs, audios = inputs(2, 16, 32, channels=2)
+    model.set_drop_iteration(0)
+    feats, avs = model(imgs, audios, return_avs=True)
+    assert 'loss_avs_res3' in avs
+    outs = []
+
+    def plain_twice():
+        for _ in range(2):
+            model.set_drop_iteration(0)
+            outs.append(model(imgs, audios))
+
+    warned = [w for w in warnings_of(plain_twice) if 'return_avs=True' in w]
+    assert len(warned) == 1
+    for plain in outs:
+        assert isinstance(plain, tuple) and len(plain) == 3
+        assert all(torch.equal(a, b) for a, b in zip(plain, feats))
+    for name, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if attr in ('_parameters', '_buffers', '_modules'):
+                continue
+            values = value.values() if isinstance(value, dict) else [value]
+            assert not any(isinstance(v, torch.Tensor) for v in values), (
+                f'{name}.{attr} keeps a tensor of the forward')
 
 
 def test_avs_pairing_visual_i_uses_its_own_audio():
@@ -405,8 +509,8 @@ def test_frozen_backbone_does_not_change_in_training():
     params = {n: p.clone() for n, p in model.named_parameters()}
     stats = _bn_stats(model)
     imgs, audios = inputs(2, 16, 32, channels=2)
-    out = model(imgs, audios)
-    assert model.aux_losses() == {} and not model.last_drop
+    out, avs = model(imgs, audios, return_avs=True)
+    assert avs == {} and not model.last_drop
     # a head on top trains; the backbone gets no gradient
     head = nn.Linear(model.feat_dim, 3)
     feats = torch.cat([o.flatten(2).mean(2) for o in out], dim=1)
@@ -430,8 +534,9 @@ def test_norm_eval_keeps_bn_statistics_but_trains_weights():
     assert bns and not any(m.training for m in bns)
     assert all(p.requires_grad for p in model.parameters())
     stats = _bn_stats(model)
-    out = model(*inputs(2, 16, 32, channels=2))
-    (sum(o.sum() for o in out) + sum(model.aux_losses().values())).backward()
+    out, avs = model(*inputs(2, 16, 32, channels=2), return_avs=True)
+    (sum(o.sum() for o in out) +
+     sum(v for k, v in avs.items() if k.startswith('loss'))).backward()
     assert all(torch.equal(b, stats[n]) for n, b in model.named_buffers()
                if n in stats)
     grads = [p.grad for p in model.audio_path.parameters()]

@@ -114,6 +114,36 @@ def test_train_step_losses_and_grads():
     assert model.backbone.audio_path.parameters().__next__().grad is not None
 
 
+def test_train_step_adds_the_backbone_avs_outputs():
+    """With AVS on and the negative in audio channel 1, the backbone's AVS
+    losses (returned by ``forward(..., return_avs=True)``) join the RoI
+    head's losses and train the AVS heads."""
+    cfg = copy.deepcopy(DETECTOR)
+    cfg['backbone']['avs_stages'] = (False, False, True, True, True)
+    cfg['backbone']['drop_pathway'] = 1.0  # no fusion: every stage live
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.backbone.set_epoch(0)
+    model.train()
+    data = model.data_preprocessor(_batch(), training=True)
+    data['inputs']['audios'] = data['inputs']['audios'].repeat(1, 1, 2, 1, 1)
+    data['inputs']['audios'][:, :, 1] += 1.0  # the negative
+    losses = model(**data, mode='loss')
+    stages = ('res3', 'res4', 'res5')
+    assert {f'loss_avs_{s}' for s in stages} <= set(losses)
+    assert {f'avs_pair_acc_{s}' for s in stages} <= set(losses)
+    assert 'loss_action_cls' in losses
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    for stage in stages:
+        head = model.backbone.avs_heads[stage]
+        assert all(p.grad is not None for p in head.parameters()), stage
+    model.eval()
+    with torch.no_grad():
+        out = model.test_step(_batch())
+    assert len(out) == 2
+
+
 def test_predict_feeds_stock_ava_metric(tmp_path):
     model = _build().eval()
     with torch.no_grad():

@@ -11,24 +11,37 @@ from mmaction.registry import MODELS
 
 
 class ToyAVBackbone(nn.Module):
-    """Stands in for AVSlowFast: (imgs, audios) -> (slow, fast, audio)."""
+    """Stands in for AVSlowFast: (imgs, audios) -> (slow, fast, audio), and
+    with ``return_avs`` also its AVS outputs (``avs``, in training)."""
 
-    def __init__(self):
+    def __init__(self, avs=None):
         super().__init__()
         self.slow = nn.Conv3d(3, 8, 1)
         self.fast = nn.Conv3d(3, 4, 1)
         self.audio = nn.Conv2d(1, 6, 1)
+        self.avs = avs
         self.seen = None
 
-    def forward(self, imgs, audios):
+    def forward(self, imgs, audios, return_avs=False):
         self.seen = dict(imgs=imgs.detach().clone(),
                          audios=audios.detach().clone())
-        self._aux = {'loss_avs_res3': self.audio.weight.sum() * 0 + 0.25}
-        return (self.slow(imgs[:, :, ::4]), self.fast(imgs),
-                self.audio(audios[:, :1]))
+        feats = (self.slow(imgs[:, :, ::4]), self.fast(imgs),
+                 self.audio(audios[:, :1]))
+        if not return_avs:
+            return feats
+        if self.avs is not None:
+            avs = {k: v(self) for k, v in self.avs.items()}
+        else:
+            avs = {'loss_avs_res3': self.audio.weight.sum() * 0 + 0.25,
+                   'avs_pair_acc_res3': torch.tensor(0.75)}
+        return feats, avs if self.training else {}
 
-    def aux_losses(self):
-        return self._aux if self.training else {}
+
+class PlainAVBackbone(ToyAVBackbone):
+    """An audiovisual backbone without AVS outputs (no ``return_avs``)."""
+
+    def forward(self, imgs, audios):
+        return super().forward(imgs, audios)
 
 
 def build_recognizer(**kwargs):
@@ -59,16 +72,27 @@ def data_batch(n=2, views=1, labels=(0, 2)):
     return pseudo_collate(packed)
 
 
-def test_loss_contains_aux_losses_as_separate_entries():
+def test_loss_contains_avs_outputs_as_separate_entries():
     model = build_recognizer().train()
     data = model.data_preprocessor(data_batch(), training=True)
     losses = model(**data, mode='loss')
-    assert set(losses) >= {'loss_cls', 'top1_acc', 'loss_avs_res3'}
+    assert set(losses) >= {'loss_cls', 'top1_acc', 'loss_avs_res3',
+                           'avs_pair_acc_res3'}
     assert losses['loss_avs_res3'].item() == pytest.approx(0.25)
     total, log_vars = model.parse_losses(losses)
     assert 'loss_avs_res3' in log_vars
+    # logged, not optimised
+    assert log_vars['avs_pair_acc_res3'] == pytest.approx(0.75)
     assert total.item() == pytest.approx(
         (losses['loss_cls'] + losses['loss_avs_res3']).item())
+
+
+def test_backbone_without_return_avs_trains_on_the_head_loss():
+    model = build_recognizer(backbone=dict(type=PlainAVBackbone)).train()
+    data = model.data_preprocessor(data_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert not any('avs' in k for k in losses)
+    assert 'loss_cls' in losses
 
 
 def test_backbone_gets_flattened_views_and_head_averages_them():
@@ -98,9 +122,19 @@ def test_blank_modalities_rejects_unknown_key():
         model(**data, mode='predict')
 
 
-def test_aux_loss_without_loss_in_name_is_rejected():
-    model = build_recognizer().train()
-    model.backbone.aux_losses = lambda: {'avs_res3': torch.tensor(1.)}
+def test_avs_output_with_gradient_without_loss_in_name_is_rejected():
+    avs = {'avs_res3': lambda m: m.audio.weight.sum()}
+    model = build_recognizer(
+        backbone=dict(type=ToyAVBackbone, avs=avs)).train()
     data = model.data_preprocessor(data_batch(), training=True)
     with pytest.raises(KeyError, match="must contain 'loss'"):
+        model(**data, mode='loss')
+
+
+def test_avs_output_colliding_with_a_head_output_is_rejected():
+    avs = {'top1_acc': lambda m: torch.tensor(0.5)}
+    model = build_recognizer(
+        backbone=dict(type=ToyAVBackbone, avs=avs)).train()
+    data = model.data_preprocessor(data_batch(), training=True)
+    with pytest.raises(KeyError, match='collides'):
         model(**data, mode='loss')

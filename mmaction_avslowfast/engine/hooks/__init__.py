@@ -1,5 +1,9 @@
+from .avs_curriculum_hook import AVSCurriculumHook
 from .bn_stats_hook import RecomputeBNStatsHook
 from .drop_pathway_hook import DropPathwayHook
 from .media_issues_hook import MediaIssuesHook
 
-__all__ = ['DropPathwayHook', 'MediaIssuesHook', 'RecomputeBNStatsHook']
+__all__ = [
+    'AVSCurriculumHook', 'DropPathwayHook', 'MediaIssuesHook',
+    'RecomputeBNStatsHook'
+]

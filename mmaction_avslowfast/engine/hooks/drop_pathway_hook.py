@@ -1,13 +1,13 @@
 import logging
-import math
 from typing import Optional
 
 from mmaction.registry import HOOKS
 from mmengine.dist import broadcast_object_list, is_distributed
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch import nn
+
+from .model_access import unwrapped_backbone
 
 
 def rank0_value(value):
@@ -21,13 +21,16 @@ def rank0_value(value):
 
 @HOOKS.register_module()
 class DropPathwayHook(Hook):
-    """Schedules DropPathway and the AVS curriculum of an AVSlowFast backbone.
+    """Schedules DropPathway of an AVSlowFast backbone.
 
-    Used through ``custom_hooks = [dict(type='DropPathwayHook', ...)]``.
+    Used through ``custom_hooks = [dict(type='DropPathwayHook', ...)]``. The
+    probability is the model's ``backbone.drop_pathway`` (e.g.
+    ``--cfg-options model.backbone.drop_pathway=0.0``), read once from the
+    unwrapped model in ``before_train`` and logged at INFO. The AVS negative
+    curriculum is ``AVSCurriculumHook``'s, not this hook's.
 
     - Before every training epoch it sets ``backbone.drop_pathway`` from the
-      schedule and calls ``backbone.set_epoch(runner.epoch)`` (AVS easy/hard
-      negative curriculum).
+      schedule.
     - Before every training iteration it calls
       ``backbone.set_drop_iteration(runner.iter, seed)``: the backbone's drop
       draw is a function of (seed, iteration), so all DDP ranks decide alike
@@ -36,30 +39,21 @@ class DropPathwayHook(Hook):
       every rank, so the decision is the same everywhere even with
       ``randomness.diff_rank_seed=True``) with ``use_runner_seed=True``, else
       the backbone keeps its ``drop_seed``.
-    - After every training iteration it reads ``backbone.last_drop`` and logs
-      ``drop_pathway`` (the probability) and ``drop_pathway_share`` (share of
-      this epoch's iterations that dropped the audio laterals) through the
-      message hub, so the ``LoggerHook`` prints them with the losses.
+    - After every training iteration it reads ``backbone.last_drop`` (the
+      decision of the iteration's forward) and logs ``drop_pathway`` (the
+      probability) and ``drop_pathway_share`` (share of this epoch's
+      iterations that dropped the audio laterals) through the message hub,
+      so the ``LoggerHook`` prints them with the losses.
 
-    Schedule: the target probability from the first epoch when
+    Schedule: the model's probability from the first epoch when
     ``ramp_epochs == 0`` (the paper's constant 0.8); otherwise a linear ramp
-    from ``start_prob`` at epoch 0 to the target at epoch ``ramp_epochs``,
-    constant afterwards.
-
-    The target is ``model.backbone.drop_pathway`` (read once from the
-    unwrapped model in ``before_train``) unless ``drop_prob`` is given. An
-    explicit ``drop_prob`` wins, being the more specific setting; when it
-    differs from the model's value a WARNING names both, so that e.g.
-    ``--cfg-options model.backbone.drop_pathway=0.0`` is never overridden
-    silently. The value used and its source are logged once at INFO.
+    from ``start_prob`` at epoch 0 to the model's probability at epoch
+    ``ramp_epochs``, constant afterwards.
 
     Args:
-        drop_prob (float, optional): Drop probability (after the ramp);
-            ``None`` takes the model's ``backbone.drop_pathway``.
-            Default: None.
         start_prob (float): Probability at epoch 0 of the ramp. Default: 0.0.
-        ramp_epochs (int): Length of the linear ramp in epochs; 0 means a
-            constant target probability. Default: 0.
+        ramp_epochs (int): Length of the linear ramp in epochs; 0 means the
+            model's probability throughout. Default: 0.
         use_runner_seed (bool): Seed the draws with ``runner.seed`` (the
             run's ``randomness.seed``) instead of the backbone's
             ``drop_seed``. Default: True.
@@ -68,19 +62,15 @@ class DropPathwayHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self,
-                 drop_prob: Optional[float] = None,
                  start_prob: float = 0.0,
                  ramp_epochs: int = 0,
                  use_runner_seed: bool = True) -> None:
-        for name, value in (('drop_prob', drop_prob),
-                            ('start_prob', start_prob)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValueError(f'DropPathwayHook: {name} must be in [0, 1], '
-                                 f'got {value}')
+        if not 0.0 <= start_prob <= 1.0:
+            raise ValueError('DropPathwayHook: start_prob must be in [0, 1], '
+                             f'got {start_prob}')
         if ramp_epochs < 0:
             raise ValueError('DropPathwayHook: ramp_epochs must be >= 0, got '
                              f'{ramp_epochs}')
-        self.drop_prob = None if drop_prob is None else float(drop_prob)
         self.start_prob = float(start_prob)
         self.ramp_epochs = int(ramp_epochs)
         self.use_runner_seed = use_runner_seed
@@ -93,14 +83,12 @@ class DropPathwayHook(Hook):
 
     @property
     def target_prob(self) -> float:
-        """Probability after the ramp: ``drop_prob`` if given, else the
-        model's ``backbone.drop_pathway`` (known after ``before_train``)."""
-        if self.drop_prob is not None:
-            return self.drop_prob
+        """Probability after the ramp: the model's ``backbone.drop_pathway``
+        (known after ``before_train``)."""
         if self._model_prob is None:
             raise RuntimeError(
-                'DropPathwayHook: with drop_prob=None the probability is the '
-                "model's backbone.drop_pathway, read in before_train (or "
+                "DropPathwayHook: the probability is the model's "
+                'backbone.drop_pathway, read in before_train (or '
                 'before_train_epoch); neither has run yet.')
         return self._model_prob
 
@@ -113,8 +101,7 @@ class DropPathwayHook(Hook):
         return self.start_prob + (target - self.start_prob) * progress
 
     def _read_model_prob(self, backbone: nn.Module) -> None:
-        """Read the model's ``drop_pathway`` once, warn if an explicit
-        ``drop_prob`` overrides a different value and log the choice."""
+        """Read the model's ``drop_pathway`` once and log it."""
         if self._model_prob is not None:
             return
         model_prob = float(backbone.drop_pathway)
@@ -122,47 +109,24 @@ class DropPathwayHook(Hook):
             raise ValueError('DropPathwayHook: model.backbone.drop_pathway '
                              f'must be in [0, 1], got {model_prob}')
         self._model_prob = model_prob
-        if self.drop_prob is None:
-            source = 'model.backbone.drop_pathway'
-        else:
-            source = 'DropPathwayHook drop_prob in custom_hooks'
-            if not math.isclose(self.drop_prob, model_prob):
-                print_log(
-                    f'DropPathwayHook: drop_prob={self.drop_prob} differs '
-                    f'from model.backbone.drop_pathway={model_prob}; the '
-                    f"hook's explicit drop_prob={self.drop_prob} wins (it "
-                    'sets backbone.drop_pathway before every epoch). To '
-                    'change it use --cfg-options custom_hooks.0.drop_prob=... '
-                    "(0 = the hook's index in custom_hooks), or remove "
-                    "drop_prob from the hook to use the model's value.",
-                    logger='current',
-                    level=logging.WARNING)
         if self.ramp_epochs:
             schedule = (f', ramped linearly from {self.start_prob} over '
                         f'{self.ramp_epochs} epochs')
         else:
             schedule = ''
         print_log(
-            f'DropPathwayHook: DropPathway probability {self.target_prob} '
-            f'(from {source}){schedule}.',
+            f'DropPathwayHook: DropPathway probability {model_prob} (from '
+            f'model.backbone.drop_pathway){schedule}.',
             logger='current',
             level=logging.INFO)
 
     @staticmethod
     def backbone_of(runner) -> nn.Module:
         """The (DDP-unwrapped) model's backbone, checked for the API."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        backbone = getattr(model, 'backbone', None)
-        required = ('drop_pathway', 'set_drop_iteration', 'set_epoch',
-                    'last_drop')
-        missing = [name for name in required if not hasattr(backbone, name)]
-        if missing:
-            raise TypeError(
-                f'DropPathwayHook needs a backbone with {required}; '
-                f'{type(backbone).__name__} lacks {missing}. Remove the hook '
-                'from custom_hooks for backbones without DropPathway.')
-        return backbone
+        return unwrapped_backbone(
+            runner, 'DropPathwayHook',
+            ('drop_pathway', 'set_drop_iteration', 'last_drop'),
+            'backbones without DropPathway')
 
     def before_train(self, runner) -> None:
         # Fail at start, not after data loading.
@@ -174,7 +138,6 @@ class DropPathwayHook(Hook):
         backbone = self.backbone_of(runner)
         self._read_model_prob(backbone)  # no-op after before_train
         backbone.drop_pathway = self.prob_at(runner.epoch)
-        backbone.set_epoch(runner.epoch)
         self._iters_in_epoch = 0
         self._drops_in_epoch = 0
 

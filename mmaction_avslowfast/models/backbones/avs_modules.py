@@ -1,12 +1,14 @@
-"""Building blocks of the AVSlowFast fusion: A->FS laterals, AVS heads and
-the DropPathway draw."""
+"""Building blocks of the AVSlowFast fusion: A->FS laterals, AVS heads, the
+AVS negative curriculum and the DropPathway draw."""
 import hashlib
-from typing import Dict
+import logging
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 
@@ -100,7 +102,6 @@ class AVSyncHead(BaseModule):
                  margin: float = 0.99) -> None:
         super().__init__()
         self.margin = margin
-        self.pair_accuracy = None
         self.visual_fc = nn.Linear(visual_channels, proj_dim)
         self.audio_fc = nn.Linear(audio_channels, proj_dim)
 
@@ -131,13 +132,22 @@ class AVSyncHead(BaseModule):
                 self.audio_code(neg))
 
     def forward(self, visual: torch.Tensor, pos: torch.Tensor,
-                neg: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Loss of one stage; ``valid`` is a ``[N]`` bool mask of usable
-        pairs. Masked pairs contribute zero (the graph stays connected).
+                neg: torch.Tensor,
+                valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Loss and pair accuracy of one stage.
 
-        Also sets ``pair_accuracy`` (detached): the share of valid pairs
-        whose aligned audio code is closer to the visual code than the
-        negative one (0.5 = chance; NaN without a valid pair).
+        Args:
+            visual (torch.Tensor): ``[N, C, T, H, W]`` visual code input.
+            pos, neg (torch.Tensor): ``[N, C', T']`` A->FS outputs of the
+                aligned and the negative audio.
+            valid (torch.Tensor): ``[N]`` bool mask of usable pairs; masked
+                pairs contribute zero (the graph stays connected).
+
+        Returns:
+            tuple[torch.Tensor]: ``(loss [], pair_accuracy [])``; the pair
+            accuracy (detached) is the share of valid pairs whose aligned
+            audio code is closer to the visual code than the negative one
+            (0.5 = chance; NaN without a valid pair).
         """
         v, p, n = self.embed(visual, pos, neg)
         pos_term = (v - p).pow(2).sum(dim=1)
@@ -146,8 +156,9 @@ class AVSyncHead(BaseModule):
         mask = valid.to(pos_term.dtype)
         with torch.no_grad():
             right = (pos_term.sqrt() < neg_dist).to(mask.dtype)
-            self.pair_accuracy = (right * mask).sum() / mask.sum()
-        return ((pos_term + neg_term) * mask).sum() / (2 * mask.sum() + 1e-8)
+            accuracy = (right * mask).sum() / mask.sum()
+        loss = ((pos_term + neg_term) * mask).sum() / (2 * mask.sum() + 1e-8)
+        return loss, accuracy
 
 
 def valid_avs_pairs(pos: torch.Tensor,
@@ -190,6 +201,75 @@ def easy_negative_index(batch_size: int, epoch: int, mix_neg_epoch: int,
     index = torch.arange(batch_size)
     index[:sn] = (torch.arange(sn) + 1) % sn
     return index
+
+
+class AVSNegativeCurriculum:
+    """Which negative each sample's AVS pair uses, by training epoch.
+
+    The reference's curriculum: before ``mix_neg_epoch`` every sample takes
+    an *easy* negative (the audio of another sample of the batch); from then
+    on ``easy_neg_ratio`` of the batch (at least one sample) does and the
+    rest keep their own *hard* negative (the same video, shifted). See
+    :func:`easy_negative_index`.
+
+    The epoch is set from outside before every training epoch
+    (``AVSCurriculumHook`` in the configs' ``custom_hooks``, or
+    :meth:`set_epoch`). Until it is, the curriculum stays at epoch 0 and
+    warns once when negatives are drawn, so a run that never sets it does
+    not silently skip the hard negatives.
+
+    Args:
+        easy_neg_ratio (float): Share of easy negatives from
+            ``mix_neg_epoch`` on, in ``[0, 1]``. Defaults to 0.75.
+        mix_neg_epoch (int): 0-based epoch from which hard negatives are
+            mixed in. Defaults to 96.
+    """
+
+    def __init__(self,
+                 easy_neg_ratio: float = 0.75,
+                 mix_neg_epoch: int = 96) -> None:
+        if not 0.0 <= easy_neg_ratio <= 1.0:
+            raise ValueError('easy_neg_ratio must be in [0, 1], got '
+                             f'{easy_neg_ratio}')
+        if int(mix_neg_epoch) != mix_neg_epoch or mix_neg_epoch < 0:
+            raise ValueError('mix_neg_epoch must be an integer >= 0, got '
+                             f'{mix_neg_epoch}')
+        self.easy_neg_ratio = float(easy_neg_ratio)
+        self.mix_neg_epoch = int(mix_neg_epoch)
+        self.epoch: Optional[int] = None
+        self._warned_unset = False
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the (0-based) training epoch of the following draws."""
+        if int(epoch) != epoch or epoch < 0:
+            raise ValueError(f'epoch must be an integer >= 0, got {epoch}')
+        self.epoch = int(epoch)
+
+    def easy_share(self, epoch: Optional[int] = None) -> float:
+        """Nominal share of easy negatives at ``epoch`` (default: the set
+        epoch, 0 if unset): 1.0 before ``mix_neg_epoch``, else
+        ``easy_neg_ratio`` (a batch of ``N`` takes
+        ``max(floor(easy_neg_ratio * N), 1)`` easy negatives)."""
+        epoch = (self.epoch or 0) if epoch is None else epoch
+        return 1.0 if epoch < self.mix_neg_epoch else self.easy_neg_ratio
+
+    def negative_index(self, batch_size: int) -> torch.Tensor:
+        """``[batch_size]`` long: the sample whose negative each sample
+        uses at the set epoch (epoch 0, with a one-time warning, if never
+        set)."""
+        if self.epoch is None and not self._warned_unset:
+            self._warned_unset = True
+            print_log(
+                'AVSlowFast: AVS negatives are drawn but the curriculum '
+                'epoch was never set, so it stays at epoch 0 (easy negatives '
+                f'only; hard ones would be mixed in from epoch '
+                f'{self.mix_neg_epoch}). Add dict(type=\'AVSCurriculumHook\') '
+                'to custom_hooks, or call backbone.set_epoch(epoch) before '
+                'every training epoch.',
+                logger='current',
+                level=logging.WARNING)
+        return easy_negative_index(batch_size, self.epoch or 0,
+                                   self.mix_neg_epoch, self.easy_neg_ratio)
 
 
 def unique_views(audio: torch.Tensor):

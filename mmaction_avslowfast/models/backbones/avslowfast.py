@@ -15,8 +15,8 @@ from mmaction.registry import MODELS
 from .audio_pathway import AVSlowFastAudioPathway
 from .avslowfast_geometry import JUNCTIONS, AVSlowFastGeometryMixin
 from .avslowfast_weights import AVSlowFastWeightsMixin
-from .avs_modules import (AudioToSlowFastLateral, AVSyncHead,
-                          drop_pathway_draw, unique_views)
+from .avs_modules import (AudioToSlowFastLateral, AVSNegativeCurriculum,
+                          AVSyncHead, drop_pathway_draw, unique_views)
 from .avslowfast_avs import AVSlowFastAVSMixin
 
 @MODELS.register_module()
@@ -41,7 +41,8 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
     ``drop_iteration`` is incremented after every training forward and may be
     set every iteration by a hook (:meth:`set_drop_iteration`), which makes
     the decision identical on all ranks and reproducible on resume. Never
-    drops in eval mode; no rescaling.
+    drops in eval mode; no rescaling. ``last_drop`` (public) records the
+    decision of the last training forward (``DropPathwayHook`` logs it).
 
     Hierarchical AVS: at each stage in ``avs_stages`` an :class:`AVSyncHead`
     compares the visual code (Slow after F->S concat, before audio is added)
@@ -49,8 +50,11 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
     training and only when ``audios`` has 2 channels (channel 1 = negative).
     A stage's loss is multiplied by 0 if it lies after the earliest junction
     where audio was fused in this forward. The res5 stage uses its own F->S and
-    A->FS convs and never runs in eval. Negatives are shuffled across the batch
-    (easy negatives) following the curriculum set by :meth:`set_epoch`.
+    A->FS convs and never runs in eval. The losses are returned, not stored:
+    ``forward(imgs, audios, return_avs=True)``. Negatives are shuffled across
+    the batch (easy negatives) following ``avs_curriculum``
+    (:class:`AVSNegativeCurriculum`), whose epoch :meth:`set_epoch` sets
+    (``AVSCurriculumHook``).
 
     Args:
         pretrained (str, optional): A ``ResNet3dSlowFast`` (or AVSlowFast)
@@ -91,8 +95,8 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
         avs_dup_thresh (float): Pairs with cosine similarity >= this are
             near duplicates and masked. Defaults to 0.99999.
         avs_loss_weight (float): Weight of every AVS loss. Defaults to 1.0.
-        easy_neg_ratio (float): Share of easy negatives after
-            ``mix_neg_epoch``. Defaults to 0.75.
+        easy_neg_ratio (float): Share of easy negatives from
+            ``mix_neg_epoch`` on (``avs_curriculum``). Defaults to 0.75.
         mix_neg_epoch (int): Epoch from which hard negatives are mixed in.
             Defaults to 96.
         frozen (bool): Freeze the whole backbone: every parameter (Slow,
@@ -128,7 +132,7 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
         [N, 1 | 2, audio_frames, F]`` -> ``(x_slow [N, Cs, T/tau, h, w],
         x_fast [N, Cf, T*alpha/tau, h, w], x_audio [N, Ca, Ta, Fa])``;
         R50: ``Cs, Cf, Ca = 2048, 256, 1024`` and ``Ta x Fa = 16 x 10`` for
-        ``128 x 80`` input.
+        ``128 x 80`` input; see :meth:`forward` for ``return_avs``.
     """
 
     def __init__(self,
@@ -208,12 +212,11 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
         self.avs_loss_weight = avs_loss_weight
         self.avs_var_thresh = avs_var_thresh
         self.avs_dup_thresh = avs_dup_thresh
-        self.easy_neg_ratio = easy_neg_ratio
-        self.mix_neg_epoch = mix_neg_epoch
-        self.epoch = 0
-        self._aux_losses: Dict[str, torch.Tensor] = {}
+        self.avs_curriculum = AVSNegativeCurriculum(easy_neg_ratio,
+                                                    mix_neg_epoch)
         self.pretrained_report: Optional[Dict[str, List[str]]] = None
         self._warned_no_negative = False
+        self._warned_discarded_avs = False
 
         slow_cfg = copy.deepcopy(slow_pathway)
         slow_cfg['lateral'] = any(self.fs_fusion)
@@ -299,7 +302,6 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
                 param.requires_grad = False
         self.train(self.training)
 
-    # ------------------------------------------------------------------ build
     # ------------------------------------------------------------- init/load
     def init_weights(self, pretrained: Optional[str] = None) -> None:
         """Initialise from scratch, then optionally load a SlowFast checkpoint.
@@ -397,22 +399,30 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
         x_fast = self.fast_path.maxpool(self.fast_path.conv1(x_fast))
         return x_slow, x_fast
 
-    def forward(self, imgs: torch.Tensor,
-                audios: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Defines the computation performed at every call.
+    def forward(self,
+                imgs: torch.Tensor,
+                audios: torch.Tensor,
+                return_avs: bool = False):
+        """Features, and with ``return_avs`` the AVS outputs of this forward.
 
         Args:
             imgs (torch.Tensor): ``[N, 3, T, H, W]`` at the Fast rate.
             audios (torch.Tensor): ``[N, 1 | 2, T_a, F]`` log-mel; channel 1
                 (negative) is used only for AVS in training.
+            return_avs (bool): Also return the AVS outputs. The computation
+                is the same either way (unrequested AVS losses are discarded
+                with a one-time warning).
 
         Returns:
-            tuple[torch.Tensor]: ``x_slow [N, Cs, Ts, h, w]``,
-            ``x_fast [N, Cf, Tf, h, w]``, ``x_audio [N, Ca, Ta, Fa]``
-            (aligned audio only).
+            ``features = (x_slow [N, Cs, Ts, h, w], x_fast [N, Cf, Tf, h, w],
+            x_audio [N, Ca, Ta, Fa])`` (aligned audio only), or with
+            ``return_avs`` ``(features, avs)``: ``avs`` maps
+            ``loss_avs_<stage>`` (every stage in ``avs_stages``; weighted,
+            gated) and ``avs_pair_acc_<stage>`` (detached, stages computed)
+            to 0-dim tensors (:meth:`_avs_outputs`); empty unless training
+            with AVS stages and a negative.
         """
         batch = imgs.shape[0]
-        self._aux_losses = {}
         aligned, negative = self._split_audio(audios, batch)
         with_avs = negative is not None
         dropped = self._draw_drop() if self.training else False
@@ -466,11 +476,11 @@ class AVSlowFast(AVSlowFastGeometryMixin, AVSlowFastWeightsMixin,
                                            batch)
             avs_inputs[4] = (visual, pos, neg)
 
-        if with_avs:
-            self._aux_losses = self._avs_losses(avs_inputs, live, earliest,
-                                                aligned, negative)
-
-        if views is not None:
-            return x_slow, x_fast, audio_feats[4][views]
-        x_audio = audio_feats[4][:batch]
-        return x_slow, x_fast, x_audio
+        avs = self._avs_outputs(avs_inputs, live, earliest, aligned,
+                                negative) if with_avs else {}
+        if avs and not return_avs:
+            self._warn_discarded_avs()
+        x_audio = audio_feats[4][views] if views is not None else \
+            audio_feats[4][:batch]
+        features = (x_slow, x_fast, x_audio)
+        return (features, avs) if return_avs else features

@@ -1,5 +1,5 @@
 """Hierarchical audiovisual synchronisation (AVS) of AVSlowFast: negatives,
-per-stage losses with the reference's gating, and the curriculum state."""
+per-stage losses with the reference's gating, and the audio-free codes."""
 import logging
 from typing import Dict, List, Sequence, Tuple
 
@@ -7,14 +7,15 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from .avs_modules import easy_negative_index, valid_avs_pairs
+from .avs_modules import valid_avs_pairs
 from .avslowfast_geometry import JUNCTIONS
 
 
 class AVSlowFastAVSMixin:
     """AVS part of :class:`~.avslowfast.AVSlowFast` (which owns
-    ``avs_heads``, ``audio_laterals``, ``avs_fast_lateral_res5`` and the
-    ``avs_*`` / curriculum settings).
+    ``avs_heads``, ``audio_laterals``, ``avs_fast_lateral_res5``, the
+    ``avs_*`` settings and ``avs_curriculum``, an
+    :class:`~.avs_modules.AVSNegativeCurriculum`).
 
     Gating (reference): the loss of a stage after the earliest junction
     where audio was fused in this forward is multiplied by 0, because its
@@ -24,16 +25,10 @@ class AVSlowFastAVSMixin:
     """
 
     def set_epoch(self, epoch: int) -> None:
-        """Set the epoch that drives the easy/hard negative curriculum."""
-        self.epoch = int(epoch)
-
-    def aux_losses(self) -> Dict[str, torch.Tensor]:
-        """AVS losses of the last forward, weighted by ``avs_loss_weight``.
-
-        Keys ``loss_avs_<stage>`` for every stage in ``avs_stages``; empty when
-        AVS is off, the last forward was in eval mode or had no negative.
-        """
-        return dict(self._aux_losses)
+        """Set the epoch of the easy/hard negative curriculum
+        (``avs_curriculum``); ``AVSCurriculumHook`` calls it before every
+        training epoch."""
+        self.avs_curriculum.set_epoch(epoch)
 
     def _split_audio(self, audios: torch.Tensor, batch: int):
         if audios.dim() != 4 or audios.shape[1] not in (1, 2):
@@ -57,9 +52,20 @@ class AVSlowFastAVSMixin:
                     logger='current',
                     level=logging.WARNING)
             return aligned, None
-        index = easy_negative_index(batch, self.epoch, self.mix_neg_epoch,
-                                    self.easy_neg_ratio).to(audios.device)
+        index = self.avs_curriculum.negative_index(batch).to(audios.device)
         return aligned, audios[:, 1:][index]
+
+    def _warn_discarded_avs(self) -> None:
+        if self._warned_discarded_avs:
+            return
+        self._warned_discarded_avs = True
+        print_log(
+            'AVSlowFast: a training forward computed AVS losses but was not '
+            'asked for them (forward(imgs, audios, return_avs=True) returns '
+            'them; AVRecognizer3D, AVSPretrainer and AVSlowFastDetector do '
+            'so); the AVS heads are not trained by this caller.',
+            logger='current',
+            level=logging.WARNING)
 
     def _zero_touch(self, modules: Sequence[nn.Module]) -> torch.Tensor:
         """0 connected to every parameter of ``modules``: stands in for the
@@ -72,10 +78,10 @@ class AVSlowFastAVSMixin:
             return torch.zeros(())
         return sum(p.view(-1)[0] for p in params) * 0.0
 
-    def _avs_losses(self, avs_inputs: Dict[int, Tuple[torch.Tensor, ...]],
-                    live: List[bool], earliest: int, aligned: torch.Tensor,
-                    negative: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """``loss_avs_<stage>`` of every stage in ``avs_stages``.
+    def _avs_outputs(self, avs_inputs: Dict[int, Tuple[torch.Tensor, ...]],
+                     live: List[bool], earliest: int, aligned: torch.Tensor,
+                     negative: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """AVS losses and pair accuracies of one training forward.
 
         Args:
             avs_inputs (dict): junction index -> ``(visual [N, C, T, H, W],
@@ -85,17 +91,22 @@ class AVSlowFastAVSMixin:
             earliest (int): First junction where audio was fused (4: none).
             aligned, negative (torch.Tensor): ``[N, 1, T, F]`` spectrograms
                 (for the silent/duplicate pair mask).
+
+        Returns:
+            dict[str, torch.Tensor]: scalars; ``loss_avs_<stage>`` for every
+            stage in ``avs_stages`` (times ``avs_loss_weight``, times 0 when
+            gated off) and ``avs_pair_acc_<stage>`` (detached) for every
+            stage computed in this forward.
         """
         valid = valid_avs_pairs(aligned, negative, self.avs_var_thresh,
                                 self.avs_dup_thresh)
-        losses, self._avs_stats = {}, {}
+        losses, accuracies = {}, {}
         for j, name in enumerate(JUNCTIONS):
             if not self.avs_stages[j]:
                 continue
             if live[j]:
-                loss = self.avs_heads[name](*avs_inputs[j], valid)
-                self._avs_stats[f'avs_pair_acc_{name}'] = \
-                    self.avs_heads[name].pair_accuracy
+                loss, accuracy = self.avs_heads[name](*avs_inputs[j], valid)
+                accuracies[f'avs_pair_acc_{name}'] = accuracy
                 gate = self.avs_loss_weight if j <= earliest else 0.0
                 loss = loss * gate
             else:
@@ -105,16 +116,8 @@ class AVSlowFastAVSMixin:
                                 self.audio_laterals[name]]
                 loss = self._zero_touch(skipped).to(aligned.device)
             losses[f'loss_avs_{name}'] = loss
+        losses.update(accuracies)
         return losses
-
-    def avs_stats(self) -> Dict[str, torch.Tensor]:
-        """Pair accuracy of each AVS stage computed in the last training
-        forward (``avs_pair_acc_<stage>``, detached; 0.5 = chance): the share
-        of valid pairs whose aligned audio is closer to the visual code than
-        the negative. Gated-off (skipped) stages are absent."""
-        if not self._aux_losses:
-            return {}
-        return dict(getattr(self, '_avs_stats', {}))
 
     def avs_codes(self, imgs: torch.Tensor,
                   audios: torch.Tensor) -> Dict[str, Tuple[torch.Tensor, ...]]:

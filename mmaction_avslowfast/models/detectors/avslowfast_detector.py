@@ -6,6 +6,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList, SampleList
+from ..avs_outputs import add_avs_outputs, forward_with_avs
 
 # Shape each modality must have when it reaches the backbone; a view axis of
 # size 1 (``[N, 1, ...]``, left by PackActionInputs + the data preprocessor)
@@ -26,7 +27,9 @@ class AVSlowFastDetector(BaseModel):
     Args:
         backbone (dict): e.g. ``AVSlowFast`` with ``spatial_strides=(1, 2, 2,
             1)`` in both visual pathways; ``forward(imgs, audios)`` returns
-            ``(slow, fast, audio)``. A visual-only backbone taking a single
+            ``(slow, fast, audio)``, and in ``loss`` mode
+            ``forward(imgs, audios, return_avs=True)`` also its AVS losses
+            (added to the RoI head's). A visual-only backbone taking a single
             tensor also works (then ``inputs`` is a tensor).
         roi_head (dict): e.g. ``AVRoIHead``.
         train_cfg (dict, optional):
@@ -79,14 +82,27 @@ class AVSlowFastDetector(BaseModel):
             f'{ndim + 1} with one view), got shape {tuple(x.shape)}; AVA '
             'pipelines must produce a single view (FormatShape collapse=True)')
 
+    def _backbone_call(self, inputs: Union[Tensor, Dict[str, Tensor]],
+                       with_avs: bool) -> tuple:
+        """``(features, avs)``: features as a tuple (e.g. ``(slow, fast,
+        audio)``), ``avs`` the backbone's AVS outputs (``{}`` unless
+        ``with_avs`` and the backbone returns them)."""
+        if isinstance(inputs, dict):
+            args = ()
+            kwargs = {k: self._squeeze_view(k, v) for k, v in inputs.items()}
+        else:
+            args, kwargs = (self._squeeze_view('imgs', inputs), ), {}
+        if with_avs:
+            feats, avs = forward_with_avs(self.backbone, *args, **kwargs)
+        else:
+            feats, avs = self.backbone(*args, **kwargs), {}
+        if not isinstance(feats, (tuple, list)):
+            feats = (feats, )
+        return feats, avs
+
     def extract_feat(self, inputs: Union[Tensor, Dict[str, Tensor]]) -> tuple:
         """Backbone features, e.g. ``(slow, fast, audio)``."""
-        if isinstance(inputs, dict):
-            inputs = {k: self._squeeze_view(k, v) for k, v in inputs.items()}
-            feats = self.backbone(**inputs)
-        else:
-            feats = self.backbone(self._squeeze_view('imgs', inputs))
-        return feats if isinstance(feats, (tuple, list)) else (feats, )
+        return self._backbone_call(inputs, with_avs=False)[0]
 
     @staticmethod
     def _proposals(data_samples: SampleList, dtype) -> List[Tensor]:
@@ -100,17 +116,15 @@ class AVSlowFastDetector(BaseModel):
         return proposals
 
     def loss(self, inputs, data_samples: SampleList) -> dict:
-        feats = self.extract_feat(inputs)
+        """RoI head losses plus the backbone's AVS outputs (if any)."""
+        feats, avs = self._backbone_call(inputs, with_avs=True)
         dtype = feats[0].dtype
         losses = self.roi_head.loss(
             feats,
             self._proposals(data_samples, dtype),
             [s.gt_instances.bboxes.to(dtype) for s in data_samples],
             [s.gt_instances.labels.to(dtype) for s in data_samples])
-        aux_losses = getattr(self.backbone, 'aux_losses', None)
-        if callable(aux_losses):
-            losses.update(aux_losses())
-        return losses
+        return add_avs_outputs(losses, avs, 'AVSlowFastDetector')
 
     def predict(self, inputs, data_samples: SampleList) -> SampleList:
         feats = self.extract_feat(inputs)

@@ -7,23 +7,27 @@ from mmaction.utils import OptSampleList, SampleList
 from mmengine.logging import print_log
 from torch import Tensor
 
+from ..avs_outputs import add_avs_outputs, forward_with_avs
 from . import modality_blanking
 
 
 @MODELS.register_module()
 class AVRecognizer3D(MMRecognizer3D):
     """Audio-visual 3D recognizer: :class:`MMRecognizer3D` plus the
-    backbone's auxiliary (AVS) losses.
+    backbone's AVS losses.
 
     Inputs come from ``MultiModalDataPreprocessor`` as
     ``dict(imgs=[N, V, 3, T, H, W], audios=[N, V, C, 128, 80])``; the views
     are flattened per modality and passed to
-    ``backbone(imgs=..., audios=...)``.
+    ``backbone(imgs=..., audios=...)``, which returns the features
+    (``(x_slow, x_fast, x_audio)`` for AVSlowFast).
     At test time the head averages the ``V`` views (``average_clips``).
 
-    In ``loss`` mode every entry of ``backbone.aux_losses()`` (e.g.
-    ``loss_avs_res3``) is added to the loss dict as its own key, so MMEngine
-    sums it into ``loss`` and logs it separately.
+    In ``loss`` mode the backbone is called with ``return_avs=True`` (when
+    its ``forward`` takes it) and returns ``(features, avs)``; every entry
+    of ``avs`` (``loss_avs_<stage>``, optimised, and ``avs_pair_acc_<stage>``,
+    logged) is added to the loss dict as its own key, so MMEngine sums the
+    losses into ``loss`` and logs each separately.
 
     Args:
         blank_modalities (str | Sequence[str] | dict): Modalities whose
@@ -55,20 +59,32 @@ class AVRecognizer3D(MMRecognizer3D):
     def blank_modalities(self, spec: modality_blanking.BlankSpec) -> None:
         self.blank_fills = modality_blanking.parse_blank_spec(spec)
 
+    def backbone_inputs(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Blank the configured modalities
+        (:func:`.modality_blanking.blank_inputs`) and flatten the views:
+        ``[N, V, ...] -> [N * V, ...]`` per modality."""
+        inputs = modality_blanking.blank_inputs(inputs, self.blank_fills,
+                                                self.data_preprocessor)
+        return {
+            m: x.reshape((-1, ) + x.shape[2:])
+            for m, x in inputs.items()
+        }
+
     def extract_feat(self,
                      inputs: Dict[str, Tensor],
                      stage: str = 'backbone',
                      data_samples: OptSampleList = None,
                      test_mode: bool = False) -> Tuple:
-        """Blank the configured modalities
-        (:func:`.modality_blanking.blank_inputs`), then as
-        :meth:`MMRecognizer3D.extract_feat`."""
-        # a new dict in any case: the parent reshapes its entries in place
-        inputs = modality_blanking.blank_inputs(inputs, self.blank_fills,
-                                                self.data_preprocessor)
-        return super().extract_feat(
-            inputs, stage=stage, data_samples=data_samples,
-            test_mode=test_mode)
+        """Backbone features (``stage='backbone'``) or head scores
+        (``'head'``) of :meth:`backbone_inputs`, and an empty kwargs dict,
+        as :meth:`MMRecognizer3D.extract_feat`."""
+        if stage not in ('backbone', 'head'):
+            raise ValueError(f"AVRecognizer3D: stage must be 'backbone' or "
+                             f"'head', got {stage!r}")
+        feats = self.backbone(**self.backbone_inputs(inputs))
+        if stage == 'head' and self.with_cls_head:
+            feats = self.cls_head(feats)
+        return feats, dict()
 
     def init_weights(self) -> None:
         """Initialise as usual, then log which backbone tensors came from a
@@ -90,31 +106,19 @@ class AVRecognizer3D(MMRecognizer3D):
                 'newly initialised)',
                 logger='current')
 
-    def aux_losses(self) -> Dict[str, Tensor]:
-        """The backbone's auxiliary losses of the last training forward."""
-        get_losses = getattr(self.backbone, 'aux_losses', None)
-        return dict(get_losses()) if callable(get_losses) else {}
-
     def loss(self, inputs: Dict[str, Tensor], data_samples: SampleList,
              **kwargs) -> Dict[str, Tensor]:
-        """Classification loss of the head plus the backbone's AVS losses.
+        """Classification loss of the head plus the backbone's AVS outputs.
 
         Returns:
-            dict: ``loss_cls``, ``top1_acc``, ``top5_acc`` and e.g.
-            ``loss_avs_res3``, ``loss_avs_res4``, ``loss_avs_res5``.
+            dict: ``loss_cls``, ``top1_acc``, ``top5_acc`` and, in training
+            with AVS, ``loss_avs_<stage>`` and ``avs_pair_acc_<stage>``
+            (e.g. for res3, res4, res5).
         """
-        feats, loss_kwargs = self.extract_feat(
-            inputs, data_samples=data_samples)
-        losses = self.cls_head.loss(feats, data_samples, **loss_kwargs)
-        for name, value in self.aux_losses().items():
-            if name in losses:
-                raise KeyError(f'backbone aux loss {name!r} collides with a '
-                               f'head output ({sorted(losses)})')
-            if 'loss' not in name:
-                raise KeyError(f'backbone aux loss {name!r} must contain '
-                               "'loss' so that MMEngine optimises it")
-            losses[name] = value
-        return losses
+        feats, avs = forward_with_avs(self.backbone,
+                                      **self.backbone_inputs(inputs))
+        losses = self.cls_head.loss(feats, data_samples)
+        return add_avs_outputs(losses, avs, 'AVRecognizer3D')
 
 
 def summarize_keys(keys: Iterable[str], depth: int = 2) -> str:

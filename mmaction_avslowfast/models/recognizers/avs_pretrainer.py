@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptSampleList, SampleList
+from ..avs_outputs import returns_avs
 from ..backbones.avslowfast_geometry import JUNCTIONS
 
 
@@ -24,10 +25,10 @@ class AVSPretrainer(BaseModel):
     - ``loss``: training forward of the backbone with ``C = 2`` (channel 1
       = the pipeline's hard negative, ``AudioLogMelClips(with_negative=
       True)``; the backbone turns it into easy negatives from other samples
-      by its curriculum, ``set_epoch`` being called by ``DropPathwayHook``).
-      Returns ``loss_avs_<stage>`` (the backbone's ``aux_losses()``) and the
-      logged, detached ``avs_pair_acc_<stage>`` (``avs_stats()``: pair
-      accuracy of the batch, 0.5 = chance). No classification loss.
+      by its curriculum, whose epoch ``AVSCurriculumHook`` sets). Returns
+      the ``avs`` dict of ``backbone(imgs, audios, return_avs=True)``:
+      ``loss_avs_<stage>`` and the logged, detached ``avs_pair_acc_<stage>``
+      (pair accuracy of the batch, 0.5 = chance). No classification loss.
     - ``predict``: ``C = 3`` = (aligned, hard negative, easy negative)
       (``AVSyncEvalAudio``). The codes come from ``backbone.avs_codes``,
       which runs the visual pathways with no audio fused anywhere, so no
@@ -48,8 +49,8 @@ class AVSPretrainer(BaseModel):
     losses are live in every iteration and no visual code ever contains
     audio (no leak by construction). The A->FS convs still train: their
     outputs are the audio codes of the AVS heads, so fine-tuning starts
-    with trained laterals. ``DropPathwayHook`` stays in the config (it
-    drives the negative curriculum) and keeps the probability at 1.0.
+    with trained laterals. ``DropPathwayHook`` may stay in the config: it
+    takes the model's probability (1.0) and keeps it.
 
     Args:
         backbone (dict): An ``AVSlowFast`` config with at least one AVS
@@ -75,12 +76,16 @@ class AVSPretrainer(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        for attr in ('avs_codes', 'aux_losses', 'avs_stats', 'avs_stages',
-                     'drop_pathway'):
+        for attr in ('avs_codes', 'avs_stages', 'drop_pathway'):
             if not hasattr(self.backbone, attr):
                 raise TypeError(
                     f'AVSPretrainer needs an AVSlowFast-like backbone with '
                     f'{attr!r}; {type(self.backbone).__name__} has none')
+        if not returns_avs(self.backbone):
+            raise TypeError(
+                f'AVSPretrainer needs a backbone whose forward takes '
+                f'return_avs (AVSlowFast); {type(self.backbone).__name__} '
+                f'does not')
         if not any(self.backbone.avs_stages):
             raise ValueError('AVSPretrainer: the backbone has no AVS stage '
                              '(avs_stages all False): nothing to train')
@@ -162,17 +167,14 @@ class AVSPretrainer(BaseModel):
             raise RuntimeError(
                 f'AVSPretrainer(fuse_audio=False) needs fusion off, but '
                 f'backbone.drop_pathway is {self.backbone.drop_pathway} '
-                f'(set by DropPathwayHook(drop_prob=...)?). Remove drop_prob '
-                f'from the hook, or set fuse_audio=True to pre-train with '
-                f'fusion.')
-        self.backbone(imgs, audios)
-        losses = dict(self.backbone.aux_losses())
-        if not losses:
+                f'(set by a DropPathwayHook ramp, start_prob/ramp_epochs?). '
+                f'Remove the ramp from the hook, or set fuse_audio=True to '
+                f'pre-train with fusion.')
+        _, avs = self.backbone(imgs, audios, return_avs=True)
+        if not any(name.startswith('loss') for name in avs):
             raise RuntimeError('AVSPretrainer: the backbone computed no AVS '
                                'loss in this forward')
-        for name, value in self.backbone.avs_stats().items():
-            losses[name] = value.detach()
-        return losses
+        return dict(avs)
 
     @torch.no_grad()
     def avs_distances(self, inputs: Dict[str, Tensor]) -> Tensor:
