@@ -39,12 +39,26 @@ RUNTIME_KEYS = {
     'log_level', 'load_from', 'resume', 'launcher', 'work_dir'
 }
 AVA = ('configs/avslowfast_r50_ava22.py', 'configs/avslowfast_r50_ava21.py')
+# configs whose hooks are the default runtime's
+CURRICULUM = tuple(
+    f'configs/avslowfast_{name}.py'
+    for name in ('demo', 'demo_avs_pretrain', 'demo_avs_world_pretrain',
+                 'r50_kinetics', 'r50_8x8_kinetics', 'r101_8x8_kinetics',
+                 'r50_kinetics_from_slowfast', 'r50_avs_pretrain_kinetics',
+                 'r50_charades', 'r50_epic100')) + (
+                     'tests/configs/charades_small.py',
+                     'tests/configs/epic_small.py')
 # (config or None for all, path of the difference) -> reason
 INTENDED = {
     **{(name, 'custom_hooks'):
        'AVA schedules DropPathway like every other recipe (DropPathwayHook: '
-       'the same draws on all ranks and on resume)'
+       'the same draws on all ranks and on resume) and gets the '
+       "curriculum's hook (AVSCurriculumHook; AVS is off there)"
        for name in AVA},
+    **{(name, 'custom_hooks'):
+       'the AVS negative curriculum has its own hook, AVSCurriculumHook '
+       "(it was DropPathwayHook's second job)"
+       for name in CURRICULUM},
     **{(name, 'custom_imports.imports'):
        'the plugin registers its AVA dataset and detector on import; the '
        'extra module names were redundant'
