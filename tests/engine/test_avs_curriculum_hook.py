@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from torch import nn
 
@@ -39,21 +39,6 @@ def make_runner(backbone):
         message_hub=MessageHub.get_instance(f'avs_cur_{next(_ids)}'))
 
 
-@pytest.fixture
-def log_records():
-    logger = MMLogger.get_instance(f'avs_cur_log_{next(_ids)}')
-    records = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = records.append
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
-def messages(records, level):
-    return [r.getMessage() for r in records if r.levelno == level]
-
-
 def build_hook():
     init_default_scope('mmaction')
     return HOOKS.build(dict(type='AVSCurriculumHook'))
@@ -79,7 +64,7 @@ def test_epoch_set_before_every_epoch_and_share_logged(log_records):
             _, avs = backbone(imgs, audios, return_avs=True)
         assert 'loss_avs_res3' in avs
     assert shares == [1.0, 1.0, 0.75, 0.75]
-    info = [m for m in messages(log_records, logging.INFO)
+    info = [m for m in log_records.messages(logging.INFO)
             if m.startswith('AVSCurriculumHook')]
     assert len(info) == 4  # once per epoch
     assert info[0].startswith('AVSCurriculumHook: epoch 1: 100% easy')
@@ -87,7 +72,7 @@ def test_epoch_set_before_every_epoch_and_share_logged(log_records):
     assert 'from epoch 3 on' in info[0]
     # the epoch was set: the backbone does not warn about the curriculum
     assert not any('curriculum' in m
-                   for m in messages(log_records, logging.WARNING))
+                   for m in log_records.messages(logging.WARNING))
 
 
 def test_resumed_run_continues_the_curriculum():
@@ -112,7 +97,7 @@ def test_backbone_without_avs_is_left_alone(log_records):
         runner.epoch += 1
     assert backbone.avs_curriculum.epoch is None
     assert 'train/avs_easy_neg_share' not in runner.message_hub.log_scalars
-    info = messages(log_records, logging.INFO)
+    info = log_records.messages(logging.INFO)
     assert len(info) == 1 and 'no AVS stage' in info[0]
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from torch import nn
 
@@ -141,22 +141,6 @@ def test_rejects_backbone_without_api_and_bad_args():
         hook.before_train(runner)
 
 
-@pytest.fixture
-def log_records():
-    """Records of a fresh ``MMLogger``, the 'current' one while in use."""
-    logger = MMLogger.get_instance(f'dp_hook_log_{next(_logger_ids)}')
-    records = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = records.append
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
-def messages(records, level):
-    return [r.getMessage() for r in records if r.levelno == level]
-
-
 @pytest.mark.parametrize('model_prob', [0.0, 0.8])
 def test_default_uses_model_drop_pathway(model_prob, log_records):
     hook = build_hook()
@@ -180,8 +164,8 @@ def test_default_uses_model_drop_pathway(model_prob, log_records):
         assert not any(drops) and share.current() == 0.0
     else:  # the same draws do drop when the model asks for it
         assert 20 < sum(drops) < 40
-    assert messages(log_records, logging.WARNING) == []
-    info = messages(log_records, logging.INFO)
+    assert log_records.messages(logging.WARNING) == []
+    info = log_records.messages(logging.INFO)
     assert len(info) == 1  # once, not per epoch
     assert f'{model_prob}' in info[0]
     assert 'model.backbone.drop_pathway' in info[0]

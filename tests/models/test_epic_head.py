@@ -6,26 +6,15 @@ import math
 import pytest
 import torch
 from mmaction.structures import ActionDataSample
-from mmengine.registry import init_default_scope
 
-from mmaction.registry import MODELS
-
-IN_CHANNELS = 48 + 8 + 16
-
+import head_helpers
+from head_helpers import IN_CHANNELS, features
 
 def build_head(**kwargs):
-    init_default_scope('mmaction')
-    cfg = dict(type='EpicKitchensHead', in_channels=IN_CHANNELS,
-               num_classes=(4, 6), dropout_ratio=0)
-    cfg.update(kwargs)
-    head = MODELS.build(cfg)
-    head.init_weights()
-    return head
-
-
-def features(n=2):
-    return (torch.randn(n, 48, 2, 3, 3), torch.randn(n, 8, 8, 3, 3),
-            torch.randn(n, 16, 4, 2))
+    kwargs = dict(
+        dict(in_channels=IN_CHANNELS, num_classes=(4, 6), dropout_ratio=0),
+        **kwargs)
+    return head_helpers.build_head('EpicKitchensHead', **kwargs)
 
 
 def samples(labels):
@@ -46,9 +35,7 @@ def cross_entropy_by_hand(scores, labels):
 
 
 def test_epic100_defaults():
-    init_default_scope('mmaction')
-    head = MODELS.build(dict(type='EpicKitchensHead', in_channels=3328))
-    head.init_weights()
+    head = head_helpers.build_head('EpicKitchensHead', in_channels=3328)
     assert head.num_classes == (97, 300)
     assert (head.fc_verb.in_features, head.fc_verb.out_features) == (3328,
                                                                      97)

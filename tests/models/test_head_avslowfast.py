@@ -3,23 +3,14 @@ import mmaction_avslowfast  # noqa: F401, isort: skip
 import pytest
 import torch
 from mmaction.structures import ActionDataSample
-from mmengine.registry import init_default_scope
 
-from mmaction.registry import MODELS
+from head_helpers import IN_CHANNELS, features
+import head_helpers
 
 
 def build_head(**kwargs):
-    init_default_scope('mmaction')
-    cfg = dict(type='AVSlowFastHead', num_classes=5, in_channels=48 + 8 + 16)
-    cfg.update(kwargs)
-    head = MODELS.build(cfg)
-    head.init_weights()
-    return head
-
-
-def features(n=2):
-    return (torch.randn(n, 48, 2, 3, 3), torch.randn(n, 8, 8, 3, 3),
-            torch.randn(n, 16, 4, 2))
+    kwargs = dict(dict(num_classes=5, in_channels=IN_CHANNELS), **kwargs)
+    return head_helpers.build_head('AVSlowFastHead', **kwargs)
 
 
 def test_r50_defaults_match_reference():

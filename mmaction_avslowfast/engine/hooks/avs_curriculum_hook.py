@@ -1,15 +1,13 @@
 import logging
 
 from mmaction.registry import HOOKS
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from torch import nn
 
-from .model_access import unwrapped_backbone
+from .model_access import BackboneHook
 
 
 @HOOKS.register_module()
-class AVSCurriculumHook(Hook):
+class AVSCurriculumHook(BackboneHook):
     """Drives the AVS negative curriculum of an AVSlowFast backbone.
 
     Used through ``custom_hooks = [..., dict(type='AVSCurriculumHook')]``.
@@ -23,15 +21,9 @@ class AVSCurriculumHook(Hook):
     one INFO line. DropPathway is ``DropPathwayHook``'s.
     """
 
-    priority = 'NORMAL'
+    required = ('set_epoch', 'avs_curriculum', 'avs_stages')
+    unsupported = 'backbones without the AVS curriculum'
 
-    @staticmethod
-    def backbone_of(runner) -> nn.Module:
-        """The (DDP-unwrapped) model's backbone, checked for the API."""
-        return unwrapped_backbone(
-            runner, 'AVSCurriculumHook',
-            ('set_epoch', 'avs_curriculum', 'avs_stages'),
-            'backbones without the AVS curriculum')
 
     def before_train(self, runner) -> None:
         # Fail at start, not after data loading.

@@ -3,11 +3,10 @@ from typing import Optional
 
 from mmaction.registry import HOOKS
 from mmengine.dist import broadcast_object_list, is_distributed
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from torch import nn
 
-from .model_access import unwrapped_backbone
+from .model_access import BackboneHook
 
 
 def rank0_value(value):
@@ -20,7 +19,7 @@ def rank0_value(value):
 
 
 @HOOKS.register_module()
-class DropPathwayHook(Hook):
+class DropPathwayHook(BackboneHook):
     """Schedules DropPathway of an AVSlowFast backbone.
 
     Used through ``custom_hooks = [dict(type='DropPathwayHook', ...)]``. The
@@ -59,7 +58,8 @@ class DropPathwayHook(Hook):
             ``drop_seed``. Default: True.
     """
 
-    priority = 'NORMAL'
+    required = ('drop_pathway', 'set_drop_iteration', 'last_drop')
+    unsupported = 'backbones without DropPathway'
 
     def __init__(self,
                  start_prob: float = 0.0,
@@ -120,13 +120,6 @@ class DropPathwayHook(Hook):
             logger='current',
             level=logging.INFO)
 
-    @staticmethod
-    def backbone_of(runner) -> nn.Module:
-        """The (DDP-unwrapped) model's backbone, checked for the API."""
-        return unwrapped_backbone(
-            runner, 'DropPathwayHook',
-            ('drop_pathway', 'set_drop_iteration', 'last_drop'),
-            'backbones without DropPathway')
 
     def before_train(self, runner) -> None:
         # Fail at start, not after data loading.
