@@ -39,11 +39,9 @@ test_pipeline = [
     dict(step, num_clips=2) if step['type'] == 'SampleFrames' else step
     for step in val_pipeline
 ]
-train_dataloader = dict(
-    pin_memory=False, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(pin_memory=False, dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(
-    pin_memory=False, dataset=dict(pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 # The linear-evaluation recipe of the R50 configs (SGD, no weight decay, no
 # dropout, warm-up then cosine) shortened to a CPU budget.

@@ -40,16 +40,13 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8,
-    pin_memory=False,
     dataset=dict(type=dataset_type, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    pin_memory=False,
     dataset=dict(
         type=dataset_type, pipeline=val_pipeline, easy_negative_offset=1))
 test_dataloader = dict(
     batch_size=8,
-    pin_memory=False,
     dataset=dict(
         type=dataset_type, pipeline=test_pipeline, easy_negative_offset=1))
 val_evaluator = dict(type='AVSyncMetric')

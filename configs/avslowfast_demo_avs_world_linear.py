@@ -9,21 +9,17 @@ data_root = 'data/selfsup'
 
 model = dict(cls_head=dict(num_classes=4))
 
-# A CPU demo: no pinned memory (it only helps with a GPU).
 train_dataloader = dict(
-    pin_memory=False,
     dataset=dict(
         ann_file=f'{data_root}/probe_train_list.txt',
         data_prefix=dict(video=f'{data_root}/probe_train')))
 val_dataloader = dict(
-    pin_memory=False,
     dataset=dict(
         ann_file=f'{data_root}/probe_val_list.txt',
         data_prefix=dict(video=f'{data_root}/probe_val')))
 # A 1 s clip holds exactly one 16-frame view: test with that one view.
 test_dataloader = dict(
     batch_size=16,
-    pin_memory=False,
     dataset=dict(
         ann_file=f'{data_root}/probe_test_list.txt',
         data_prefix=dict(video=f'{data_root}/probe_test'),

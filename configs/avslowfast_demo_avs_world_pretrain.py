@@ -16,19 +16,16 @@ model = dict(backbone=dict(mix_neg_epoch=1, easy_neg_ratio=0.5))
 
 train_dataloader = dict(
     batch_size=16,
-    pin_memory=False,  # a CPU demo: pinned memory only helps with a GPU
     dataset=dict(
         ann_file=f'{data_root}/pretrain_list.txt',
         data_prefix=dict(video=f'{data_root}/pretrain')))
 val_dataloader = dict(
     batch_size=16,
-    pin_memory=False,
     dataset=dict(
         ann_file=f'{data_root}/avs_val_list.txt',
         data_prefix=dict(video=f'{data_root}/avs_val')))
 test_dataloader = dict(
     batch_size=16,
-    pin_memory=False,
     dataset=dict(
         ann_file=f'{data_root}/avs_test_list.txt',
         data_prefix=dict(video=f'{data_root}/avs_test')))
