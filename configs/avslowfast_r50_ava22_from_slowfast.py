@@ -6,8 +6,4 @@
 # checkpoint was trained. Docs: docs/pretrained.md
 _base_ = './avslowfast_r50_ava22.py'
 
-zoo_checkpoint = ('checkpoints/slowfast_r50_8xb8-4x16x1-256e_'
-                  'kinetics400-rgb_20220901-701b0f6f.pth')
-model = dict(
-    backbone=dict(_base_.slowfast_zoo_backbone, pretrained=zoo_checkpoint),
-    data_preprocessor=_base_.slowfast_zoo_preprocessor)
+model = _base_.from_slowfast_r50_4x16

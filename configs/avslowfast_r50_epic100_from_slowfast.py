@@ -6,8 +6,4 @@
 # checkpoint was trained. Docs: docs/pretrained.md
 _base_ = './avslowfast_r50_epic100.py'
 
-zoo_checkpoint = ('checkpoints/slowfast_r50_8xb8-8x8x1-256e_'
-                  'kinetics400-rgb_20220818-1cb6dfc8.pth')
-model = dict(
-    backbone=dict(_base_.slowfast_zoo_backbone, pretrained=zoo_checkpoint),
-    data_preprocessor=_base_.slowfast_zoo_preprocessor)
+model = _base_.from_slowfast_r50_8x8

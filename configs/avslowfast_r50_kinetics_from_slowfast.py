@@ -9,14 +9,7 @@
 #   https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth  # noqa: E501
 _base_ = './avslowfast_r50_kinetics.py'
 
-model = dict(
-    backbone=dict(
-        _base_.slowfast_zoo_backbone,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/slowfast_r50_8xb8-4x16x1-256e_'
-            'kinetics400-rgb_20220901-701b0f6f.pth')),
-    data_preprocessor=_base_.slowfast_zoo_preprocessor)
+model = _base_.from_slowfast_r50_4x16
 
 # The zoo model's augmentation: random resized crop to 224, flip.
 train_pipeline = [

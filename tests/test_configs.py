@@ -162,7 +162,7 @@ def test_from_slowfast_loads_every_visual_tensor_of_a_zoo_checkpoint(
     save_checkpoint({'state_dict': slowfast.state_dict(), 'meta': {}}, ckpt)
 
     cfg = load('avslowfast_r50_kinetics_from_slowfast.py',
-               **{'model.backbone.init_cfg.checkpoint': ckpt})
+               **{'model.backbone.pretrained': ckpt})
     assert cfg.optim_wrapper.optimizer.lr == 0.1  # inherited stock recipe
     model = build_model(cfg)
     log_file = tmp_path / 'init.log'

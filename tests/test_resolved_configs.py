@@ -73,6 +73,14 @@ INTENDED = {
        for name in ('demo_avs_linear', 'demo_avs_world_linear',
                     'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
                     'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
+    ('configs/avslowfast_r50_kinetics_from_slowfast.py',
+     'model.backbone.init_cfg'):
+    'the SlowFast checkpoint is model.backbone.pretrained, as in the other '
+    '*_from_slowfast configs (the same load)',
+    ('configs/avslowfast_r50_kinetics_from_slowfast.py',
+     'model.backbone.pretrained'):
+    'the SlowFast checkpoint is model.backbone.pretrained, as in the other '
+    '*_from_slowfast configs (the same load)',
     ('configs/avslowfast_r50_kinetics_from_slowfast.py', 'auto_scale_lr'):
     'inherited from the Kinetics recipe; disabled (enable=False)',
     ('tests/configs/epic_small.py',

@@ -26,26 +26,24 @@ test_pipeline = [
     for step in val_pipeline
 ]
 
+demo_loader = dict(num_workers=2, pin_memory=False)
 train_dataloader = dict(
+    demo_loader,
     batch_size=16,
-    num_workers=2,
-    pin_memory=False,
     dataset=dict(
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
 val_dataloader = dict(
+    demo_loader,
     batch_size=16,
-    num_workers=2,
-    pin_memory=False,
     dataset=dict(
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline))
 test_dataloader = dict(
+    demo_loader,
     batch_size=8,
-    num_workers=2,
-    pin_memory=False,
     dataset=dict(
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_test),

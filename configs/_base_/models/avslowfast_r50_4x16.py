@@ -63,12 +63,25 @@ model = dict(
                 format_shape='NCTHW'),
             audios=dict(type='ActionDataPreprocessor'))))
 
-# The layout of MMAction2's ResNet3dSlowFast (F->S at all four junctions, no
-# lateral BN) and its ImageNet normalisation, for the *_from_slowfast configs
-# that start Slow and Fast from MMAction2's SlowFast checkpoints.
-slowfast_zoo_backbone = dict(
+# For the *_from_slowfast configs, which start Slow and Fast from MMAction2's
+# SlowFast Kinetics-400 checkpoints (model zoo, downloaded to checkpoints/):
+# their layout (F->S at all four junctions, no lateral BN), their ImageNet
+# normalisation and the checkpoint, as model overrides per geometry.
+slowfast_zoo_layout = dict(
     fs_fusion=(True, True, True, True), slow_pathway=dict(lateral_norm=False))
-slowfast_zoo_preprocessor = dict(
+imagenet_normalisation = dict(
     preprocessors=dict(
         imgs=dict(
             mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])))
+from_slowfast_r50_4x16 = dict(
+    backbone=dict(
+        slowfast_zoo_layout,
+        pretrained='checkpoints/slowfast_r50_8xb8-4x16x1-256e_kinetics400-'
+        'rgb_20220901-701b0f6f.pth'),
+    data_preprocessor=imagenet_normalisation)
+from_slowfast_r50_8x8 = dict(
+    backbone=dict(
+        slowfast_zoo_layout,
+        pretrained='checkpoints/slowfast_r50_8xb8-8x8x1-256e_kinetics400-'
+        'rgb_20220818-1cb6dfc8.pth'),
+    data_preprocessor=imagenet_normalisation)
