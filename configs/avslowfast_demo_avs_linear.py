@@ -62,7 +62,8 @@ param_scheduler = [
 # before the first iteration (saved with the checkpoints).
 custom_hooks = [
     dict(type='RecomputeBNStatsHook', num_batches=50, before_train=True),
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
+    dict(type='CheckpointMatchHook')
 ]
 default_hooks = dict(
     checkpoint=dict(interval=8, max_keep_ckpts=1), logger=dict(interval=10))

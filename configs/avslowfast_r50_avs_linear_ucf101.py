@@ -79,7 +79,8 @@ auto_scale_lr = dict(enable=False, base_batch_size=64)
 # the first iteration (saved with the checkpoints, used by mim test).
 custom_hooks = [
     dict(type='RecomputeBNStatsHook', num_batches=200, before_train=True),
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
+    dict(type='CheckpointMatchHook')
 ]
 default_hooks = dict(
     checkpoint=dict(interval=5, max_keep_ckpts=2), logger=dict(interval=50))

@@ -98,4 +98,5 @@ def test_config_loads_and_builds(tmp_path):
     assert METRICS.build(cfg.test_evaluator).prefix == 'avs'
     assert cfg.default_hooks.checkpoint.save_best == 'avs/sync_acc'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook']
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook',
+        'CheckpointMatchHook']

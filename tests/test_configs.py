@@ -67,7 +67,8 @@ def test_config_loads_with_mmaction_layout(name):
     assert cfg.test_dataloader.dataset.on_unreadable == 'error'
     assert cfg.val_evaluator.type == 'AVAccMetric'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook']
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook',
+        'CheckpointMatchHook']
     if name != 'avslowfast_demo.py':
         assert cfg.data_root == 'data/kinetics400/videos_train'
         assert cfg.ann_file_train == \

@@ -52,13 +52,21 @@ CURRICULUM = tuple(
 INTENDED = {
     **{(name, 'custom_hooks'):
        'AVA schedules DropPathway like every other recipe (DropPathwayHook: '
-       'the same draws on all ranks and on resume) and gets the '
-       "curriculum's hook (AVSCurriculumHook; AVS is off there)"
+       'the same draws on all ranks and on resume) and gets the default '
+       "runtime's AVSCurriculumHook (AVS is off there) and "
+       'CheckpointMatchHook'
        for name in AVA},
     **{(name, 'custom_hooks'):
        'the AVS negative curriculum has its own hook, AVSCurriculumHook '
-       "(it was DropPathwayHook's second job)"
+       "(it was DropPathwayHook's second job); CheckpointMatchHook stops a "
+       'test whose checkpoint does not fit the model'
        for name in CURRICULUM},
+    **{(f'configs/avslowfast_{name}.py', 'custom_hooks'):
+       'CheckpointMatchHook stops a test whose checkpoint does not fit the '
+       'model'
+       for name in ('demo_avs_linear', 'demo_avs_world_linear',
+                    'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
+                    'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
     **{(name, 'custom_imports.imports'):
        'the plugin registers its AVA dataset and detector on import; the '
        'extra module names were redundant'

@@ -28,6 +28,11 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] \
 fi
 
 echo "[setup] installing the pinned stack into $VENV (first run: several minutes)"
+if [ -L "$VENV" ]; then
+    # a shared environment: the editable install below re-points it here
+    echo "[setup] note: $VENV links to $(readlink -f "$VENV"); installing this checkout" \
+         "($ROOT) into it makes every user of that environment import this checkout"
+fi
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$ROOT/requirements/stack.txt"
 # --no-build-isolation: build with the venv's pinned setuptools instead of fetching another.
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-build-isolation -e "$ROOT"

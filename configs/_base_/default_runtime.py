@@ -9,11 +9,14 @@ custom_imports = dict(
 # on every rank and on resume. AVSCurriculumHook: the epoch of the AVS
 # easy/hard negative curriculum. MediaIssuesHook: one WARNING per unreadable
 # file or lost audio track, counts, file lists in the work dir, a stop above
-# 5 % unreadable draws per epoch.
+# 5 % unreadable draws per epoch. CheckpointMatchHook: mim test stops when
+# the checkpoint's tensors do not fit the model (instead of testing randomly
+# initialised ones).
 custom_hooks = [
     dict(type='DropPathwayHook'),
     dict(type='AVSCurriculumHook'),
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100)
+    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
+    dict(type='CheckpointMatchHook')
 ]
 
 # device_ids=None also wraps CPU models; a dropped audio lateral adds zeros,

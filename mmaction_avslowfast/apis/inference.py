@@ -14,6 +14,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from ..audio import clip_frame_times
+from ..engine.hooks.checkpoint_match_hook import (mismatch_message,
+                                                  shape_mismatches)
 from .conditions import (CONDITIONS, check_blank, forward_blanked,
                          pipeline_silence_value)
 
@@ -60,6 +62,9 @@ def init_av_recognizer(config: Union[str, Path, mmengine.Config],
     dataset_meta = {}
     if checkpoint is not None:
         loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        mismatched = shape_mismatches(model, loaded.get('state_dict', {}))
+        if mismatched:
+            raise ValueError(mismatch_message(checkpoint, mismatched))
         dataset_meta = dict(loaded.get('meta', {}).get('dataset_meta') or {})
     model.dataset_meta = dataset_meta
     model.to(device)

@@ -210,12 +210,16 @@ def test_broken_files_listed_with_reasons_others_converted(mp4_done):
                 if rv.TMP_INFIX in n]
 
 
-def test_all_failed_exits_1_and_nothing_found_exits_1(tmp_path):
+def test_all_failed_exits_1_and_nothing_found_exits_0(tmp_path, capsys):
     src = tmp_path / 'src'
     src.mkdir()
     (src / 'x.mp4').write_text('no video')
     assert run(src, tmp_path / 'out', '--level', '1') == 1
-    assert run(src, tmp_path / 'out', '--level', '2') == 1  # none found
+    capsys.readouterr()
+    # an extension (here a level) the set does not have: nothing to do
+    assert run(src, tmp_path / 'out', '--level', '2') == 0
+    assert 'nothing to convert: no *.mp4 file at level 2' in \
+        capsys.readouterr().out
 
 
 def test_avi_mp3_to_mp4_copies_mp3(tmp_path):

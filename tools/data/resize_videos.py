@@ -38,9 +38,9 @@ exists are skipped. A file that cannot be converted is listed with its
 reason and the run goes on. The summary counts converted / skipped
 (already done) / failed (with reasons) / converted without an audio
 stream. Exit code: 0 when the run went through (even if some files
-failed: they are listed, and a re-run retries only them); 1 when there
-was nothing to convert because no file matched, or when every file tried
-failed (a wrong --ext/--level or a broken installation); 2 for usage
+failed: they are listed, and a re-run retries only them; and when no file
+of that extension was found: nothing to do, said so); 1 when every file
+tried failed (a broken installation, or not videos); 2 for usage
 errors, including ``--remove-dup``, which is refused: it needs FFmpeg's
 ``mpdecimate`` filter, and the FFmpeg inside PyAV is built without it.
 
@@ -99,9 +99,10 @@ def parse_args(argv=None):
         '--scale',
         type=int,
         default=256,
-        help='resize image short side length keeping ratio')
+        help='resize image short side length keeping ratio (default: 256)')
     parser.add_argument(
-        '--num-worker', type=int, default=8, help='number of workers')
+        '--num-worker', type=int, default=8,
+        help='number of workers (default: 8)')
     return parser.parse_args(argv)
 
 
@@ -236,9 +237,12 @@ def main(argv=None):
     print('Total number of videos found: ', len(rels))
     print('Total number of videos transfer finished: ', skipped)
     if not rels:
-        print(f'error: no *.{args.ext} file at level {args.level} under '
-              f'{args.src_dir} (check --ext and --level)', file=sys.stderr)
-        return 1
+        # one run per extension (as MMAction2's): an extension the set does
+        # not have is nothing to do, not an error
+        print(f'nothing to convert: no *.{args.ext} file at level '
+              f'{args.level} under {args.src_dir} (check --ext and --level '
+              'if you expected some)')
+        return 0
     workers = max(1, min(args.num_worker, len(todo)))
     print(f'Resizing {len(todo)} video(s) to short side {args.scale} '
           f'({muxer}) with {workers} worker(s)', flush=True)

@@ -1,0 +1,79 @@
+"""Stop a test whose checkpoint does not fit the model.
+
+MMEngine loads ``load_from`` (``mim test --checkpoint``) non-strictly: a
+tensor whose shape differs from the model's (e.g. a head trained with
+``num_classes=3`` tested with a config of 6 classes) is only warned about
+and stays randomly initialised, and the test reports numbers of that random
+head as if nothing happened. :class:`CheckpointMatchHook` reads the
+checkpoint again before testing and stops the test, naming each tensor.
+"""
+from typing import Dict, List
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmaction.registry import HOOKS
+
+
+def shape_mismatches(model: torch.nn.Module,
+                     state_dict: Dict[str, torch.Tensor]) -> List[str]:
+    """``'key: checkpoint [..], model [..]'`` for every tensor of
+    ``state_dict`` whose shape differs from the model's (a ``module.``
+    prefix of the checkpoint keys is ignored)."""
+    own = model.state_dict()
+    found = []
+    for key, value in state_dict.items():
+        key = key[len('module.'):] if key.startswith('module.') else key
+        if key in own and hasattr(value, 'shape') and \
+                tuple(own[key].shape) != tuple(value.shape):
+            found.append(f'{key}: checkpoint {list(value.shape)}, model '
+                         f'{list(own[key].shape)}')
+    return sorted(found)
+
+
+def mismatch_message(checkpoint: str, mismatched: List[str]) -> str:
+    """The error for ``mismatched`` tensors of ``checkpoint``, with the
+    ``--cfg-options`` that usually fixes it (the class count of the
+    training run)."""
+    hint = ''
+    for line in mismatched:
+        if line.startswith('cls_head.fc_cls.weight: checkpoint ['):
+            classes = line.split('[', 1)[1].split(',')[0]
+            hint = (f' (here the head was trained for {classes} classes: '
+                    f'--cfg-options model.cls_head.num_classes={classes})')
+    lines = '\n  '.join(mismatched)
+    return (f'{checkpoint} does not fit the model: {len(mismatched)} '
+            f'tensors have other shapes:\n  {lines}\nThey would stay '
+            'randomly initialised and the results would mean nothing. Use '
+            'the config the model was trained with (its copy is '
+            'work_dirs/<run>/<timestamp>/vis_data/config.py) or the same '
+            f'--cfg-options{hint}.')
+
+
+@HOOKS.register_module()
+class CheckpointMatchHook(Hook):
+    """Before testing, refuse a ``load_from`` checkpoint with tensors whose
+    shapes differ from the model's (MMEngine would only warn and test the
+    randomly initialised tensors): a ``ValueError`` names each tensor and
+    the usual fix. Training (fine-tuning from another head) is left alone.
+    """
+
+    priority = 'NORMAL'
+
+    def before_test(self, runner) -> None:
+        checkpoint = getattr(runner, '_load_from', None)
+        if not checkpoint:
+            return
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        state_dict = loaded.get('state_dict', loaded) \
+            if isinstance(loaded, dict) else loaded
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        mismatched = shape_mismatches(model, state_dict)
+        if mismatched:
+            raise ValueError(mismatch_message(checkpoint, mismatched))
+
+
+__all__ = ['CheckpointMatchHook', 'shape_mismatches', 'mismatch_message']
