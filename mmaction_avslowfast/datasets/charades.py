@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+from .annotation_csv import check_header
 from .transforms.charades_labels import CharadesClipLabel, multi_hot
 from .unreadable import UnreadableSampleMixin
 
@@ -152,13 +153,8 @@ class CharadesDataset(UnreadableSampleMixin, BaseActionDataset):
         data_list = []
         with open(self.ann_file, newline='', encoding='utf-8') as f:
             reader = csv.DictReader(f)
-            missing = [c for c in self.REQUIRED_COLUMNS
-                       if c not in (reader.fieldnames or ())]
-            if missing:
-                raise ValueError(
-                    f'{self.ann_file}: no column {missing} in the header '
-                    f'{reader.fieldnames}; expected the official Charades '
-                    f'CSV (id,...,actions,length)')
+            check_header(reader.fieldnames, self.REQUIRED_COLUMNS,
+                         self.ann_file, 'the official Charades CSV')
             for row in reader:
                 where = f'{self.ann_file}:{reader.line_num}'
                 video_id = (row['id'] or '').strip()

@@ -8,6 +8,7 @@ from typing import Callable, Dict, List, Sequence, Union
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmaction.structures.action_data_sample import format_label
+from .annotation_csv import AnnotationError, check_header
 from .unreadable import UnreadableSampleMixin
 
 # Columns the data set reads (by header name; the others are ignored).
@@ -19,10 +20,6 @@ REQUIRED_COLUMNS = ('narration_id', 'participant_id', 'video_id',
 SEGMENT_META_KEYS = ('narration_id', 'video_id', 'segment_start',
                      'segment_stop')
 _TIMESTAMP = re.compile(r'^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)$')
-
-
-class AnnotationError(ValueError):
-    """A malformed annotation file, naming the file, row and column."""
 
 
 def parse_timestamp(text: str) -> float:
@@ -162,12 +159,8 @@ class EpicKitchensDataset(UnreadableSampleMixin, BaseActionDataset):
 
     @staticmethod
     def _check_columns(columns: Sequence[str], path: str) -> None:
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise AnnotationError(
-                f'{path}: missing column(s) {missing} in the header '
-                f'{list(columns)}; an EPIC-Kitchens-100 annotation CSV needs '
-                f'{list(REQUIRED_COLUMNS)}')
+        check_header(columns, REQUIRED_COLUMNS, path,
+                     'an EPIC-Kitchens-100 annotation CSV')
 
     def _parse_row(self, row: Dict, line: int) -> Dict:
 
