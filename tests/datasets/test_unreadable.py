@@ -16,6 +16,13 @@ from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
 SECRET = 'SECRET-TEXT-OF-A-NON-VIDEO'
 BAD = ('truncated.mp4', 'zero.mp4', 'text.mp4', 'missing.mp4',
        'corrupt_frames.mp4')
+REASONS = {
+    'truncated.mp4': 'truncated or corrupt MP4/MOV container',
+    'zero.mp4': 'empty file (0 bytes)',
+    'text.mp4': 'not a video file (no container signature: text)',
+    'missing.mp4': 'file not found',
+    'corrupt_frames.mp4': 'undecodable frames',
+}
 
 
 def corrupt_middle(src, dst):
@@ -73,6 +80,11 @@ def test_checked_loaders_name_the_file(mixed_dir, name, capfd):
     # decord 0.6.0 echoes the bytes of a non-video file it opens from memory
     out, err = capfd.readouterr()
     assert SECRET not in out + err
+    # nor do decord's and FFmpeg's own lines reach stderr (the reason is in
+    # the error): "[mov,mp4,... @ 0x...] moov atom not found",
+    # "[hh:mm:ss] .../video_reader.cc:83: ERROR opening: ..."
+    assert ' @ 0x' not in err and '.cc:' not in err, err
+    assert REASONS[name] in info.value.reason
 
 
 def test_training_redraws_and_carries_the_event(mixed_dir):
