@@ -27,8 +27,8 @@ one of three outcomes (``on_unreadable``):
   run (``mim test``) stops. Its message is three lines: the file, the
   reason and the fix; in the main process only they are printed, not the
   tracebacks of the data-loader worker and the runner
-  (:func:`install_short_stop_report`; ``AVSLOWFAST_TRACEBACK=1`` prints
-  them as usual).
+  (:func:`install_short_stop_report`;
+  ``MMACTION_AVSLOWFAST_TRACEBACK=1`` prints them as usual).
 
 Audio that cannot be read is not an unreadable sample: it follows the audio
 transforms' ``on_missing_audio`` policy (silence by default, flagged with
@@ -100,7 +100,7 @@ def install_short_stop_report() -> bool:
     traceback): the last lines before ``mim``'s own error are then the
     file, the reason and the fix, not 70 lines of tracebacks. Other
     exceptions go to the previous ``sys.excepthook``; so does this one
-    with ``AVSLOWFAST_TRACEBACK=1``. Idempotent; returns True when
+    with ``MMACTION_AVSLOWFAST_TRACEBACK=1``. Idempotent; returns True when
     installed by this call."""
     if getattr(sys.excepthook, '_avslowfast_stop_report', False):
         return False
@@ -108,7 +108,7 @@ def install_short_stop_report() -> bool:
 
     def report(exc_type, exc, tb):
         if not issubclass(exc_type, UnreadableSampleStop) or \
-                os.environ.get('AVSLOWFAST_TRACEBACK'):
+                os.environ.get('MMACTION_AVSLOWFAST_TRACEBACK'):
             return previous(exc_type, exc, tb)
         sys.stdout.flush()  # the log lines before it come first
         sys.stderr.write(f'ERROR: {UnreadableSampleStop.message_of(exc)}\n')

@@ -223,6 +223,6 @@ def test_a_stop_prints_only_the_file_the_reason_and_the_fix(workers):
     if not workers:
         return
     # other errors and the opt-in keep Python's traceback
-    for proc in (run('ValueError'), run(AVSLOWFAST_TRACEBACK='1')):
+    for proc in (run('ValueError'), run(MMACTION_AVSLOWFAST_TRACEBACK='1')):
         assert proc.returncode == 1
         assert proc.stdout.count('Traceback') >= 1
