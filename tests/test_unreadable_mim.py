@@ -1,6 +1,8 @@
 """``mim train`` / ``mim test`` of the demo config on a list that mixes good
 videos with a truncated, a zero-byte, a non-video and a missing file (and
-one video without audio), with dataloader worker processes."""
+one video without audio), with dataloader worker processes: what the log
+says (one line per file, counts in files and draws, no decoder noise) and
+how a stopped ``mim test`` ends."""
 import os
 import os.path as osp
 import pickle
@@ -80,8 +82,27 @@ def test_train_and_test_on_a_mixed_list(mixed, tmp_path):
     # every index is drawn once per epoch: >= 4 unreadable draws
     assert last_value(log, 'data/unreadable', 'Epoch(train)') >= 4
     assert last_value(log, 'data/no_audio', 'Epoch(train)') >= 1
-    listed = (work / 'unreadable_files.txt').read_text()
-    assert all(name in listed for name in BAD)
+    # the summary counts files and draws
+    summary = re.search(
+        r'train: 4 files unreadable \((\d+) draws\), 1 file without usable '
+        r'audio \((\d+) draws?\) of (\d+) samples drawn this epoch', log)
+    assert summary, log[-3000:]
+    draws, no_audio_draws, drawn = map(int, summary.groups())
+    assert draws == last_value(log, 'data/unreadable', 'Epoch(train)')
+    assert drawn == 17 + draws and no_audio_draws >= 1  # 17 packed
+    assert 'val: 3 files unreadable (3 samples) of 9 samples' in log
+    # no decoder lines; the first iteration after our line counts it
+    assert ' @ 0x' not in log and 'video_reader.cc' not in log
+    lines = log.splitlines()
+    first = next(i for i, ln in enumerate(lines)
+                 if 'WARNING - unreadable sample' in ln)
+    logged = next(ln for ln in lines[first:] if 'Epoch(train)' in ln)
+    assert int(re.search(r'data/unreadable: (\d+)', logged).group(1)) >= 1
+    listed = (work / 'unreadable_files.txt').read_text().splitlines()
+    for split in ('train', 'val'):  # each split's files with their split
+        for name in BAD[:3]:
+            assert any(ln.startswith(f'{split}\t') and
+                       f'videos_{split}/{name}\t' in ln for ln in listed)
     assert 'no_audio.mp4' in (work / 'no_audio_files.txt').read_text()
     # validation finishes, counting its 3 unreadable files as misses
     val_line = [ln for ln in log.splitlines() if 'Epoch(val)' in ln and
@@ -89,14 +110,25 @@ def test_train_and_test_on_a_mixed_list(mixed, tmp_path):
     assert 'data/unreadable: 3' in val_line
     checkpoint = str(work / 'epoch_1.pth')
 
-    # mim test stops at the first unreadable file, naming it
+    # mim test stops at the first unreadable file: the test process's last
+    # lines, before mim's own traceback, are the file, the reason, the fix
     rc, log = run_mim('test', mixed, tmp_path / 'test_err', extra=[
         '--checkpoint', checkpoint])
     assert rc != 0
-    assert re.search(
-        r"sample 6 is unreadable: cannot read '[^']*broken_truncated.mp4'",
-        log), log[-3000:]
-    assert 'on_unreadable=miss' in log
+    lines = log.splitlines()
+    mim_error = max(i for i, ln in enumerate(lines[:-1])
+                    if ln.startswith('Traceback') and 'mim' in lines[i + 1])
+    test_output = lines[:mim_error]
+    assert 'Traceback' not in '\n'.join(test_output), log[-6000:]
+    assert re.fullmatch(
+        r"ERROR: unreadable file, the run stops: '[^']*videos_val/"
+        r"broken_truncated.mp4' \(sample 6 of AVVideoDataset\)",
+        test_output[-3]), test_output[-5:]
+    assert test_output[-2] == ('reason: truncated or corrupt MP4/MOV '
+                               'container: InvalidDataError: Invalid data '
+                               'found when processing input')
+    assert test_output[-1].startswith(
+        'fix: --cfg-options test_dataloader.dataset.on_unreadable=miss ')
 
     # ... and with the opt-in policy finishes, denominator = all 9 samples
     dump = tmp_path / 'test.pkl'

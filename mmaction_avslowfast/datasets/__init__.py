@@ -5,10 +5,10 @@ from .charades import CharadesDataset
 from .epic_kitchens import EpicKitchensDataset
 from .unlabeled_av_dataset import UnlabeledAVDataset
 from .unreadable import (UnreadableMediaError, UnreadableSampleMixin,
-                         media_event)
+                         UnreadableSampleStop, media_event)
 
 __all__ = [
     'AVVideoDataset', 'CharadesDataset', 'EpicKitchensDataset',
     'UnlabeledAVDataset', 'UnreadableMediaError', 'UnreadableSampleMixin',
-    'media_event'
+    'UnreadableSampleStop', 'media_event'
 ]

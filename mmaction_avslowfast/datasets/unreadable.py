@@ -23,7 +23,12 @@ one of three outcomes (``on_unreadable``):
   its metainfo; the plugin's metrics (``AVAccMetric``, ``RobustAVAMetric``)
   score it as wrong whatever its label, so the denominator stays the
   dataset size.
-- ``'error'`` (test default): raise naming the file; ``mim test`` stops.
+- ``'error'`` (test default): raise :class:`UnreadableSampleStop`; the
+  run (``mim test``) stops. Its message is three lines: the file, the
+  reason and the fix; in the main process only they are printed, not the
+  tracebacks of the data-loader worker and the runner
+  (:func:`install_short_stop_report`;
+  ``MMACTION_AVSLOWFAST_TRACEBACK=1`` prints them as usual).
 
 Audio that cannot be read is not an unreadable sample: it follows the audio
 transforms' ``on_missing_audio`` policy (silence by default, flagged with
@@ -34,6 +39,8 @@ Every packed sample also gets its ``filename`` in the metainfo, so a
 ``mim test --dump`` can be joined back to the videos.
 """
 import copy
+import os
+import sys
 from typing import Dict, List, Optional
 
 import torch
@@ -57,6 +64,59 @@ class UnreadableMediaError(IOError):
 
     def __reduce__(self):  # picklable across dataloader workers
         return (type(self), (self.path, self.reason))
+
+
+class UnreadableSampleStop(RuntimeError):
+    """An unreadable sample under ``on_unreadable='error'``: the run stops.
+
+    The message is the file, the reason and the fix, one line each.
+    """
+
+    @classmethod
+    def message_of(cls, exc: BaseException) -> str:
+        """The three lines, also of the copy that PyTorch's data loader
+        re-raises in the main process (its message holds the worker's
+        traceback, which ends with ``...UnreadableSampleStop: <lines>``)."""
+        text = str(exc)
+        marker = f'{cls.__name__}: '
+        if text.startswith('Caught ') and marker in text:
+            text = text.rsplit(marker, 1)[1]
+        return text.strip()
+
+
+def _stop_message(dataset: str, idx: int, err: UnreadableMediaError) -> str:
+    return (f'unreadable file, the run stops: {err.path!r} (sample {idx} of '
+            f'{dataset})\n'
+            f'reason: {err.reason}\n'
+            f'fix: --cfg-options test_dataloader.dataset.on_unreadable=miss '
+            f'counts unreadable files as wrong and finishes '
+            f'(val_dataloader.dataset... for validation), or clean the list '
+            f'with tools/data/check_dataset.py')
+
+
+def install_short_stop_report() -> bool:
+    """Let an uncaught :class:`UnreadableSampleStop` print only its three
+    lines to stderr, the first prefixed ``ERROR:`` (where Python prints a
+    traceback): the last lines before ``mim``'s own error are then the
+    file, the reason and the fix, not 70 lines of tracebacks. Other
+    exceptions go to the previous ``sys.excepthook``; so does this one
+    with ``MMACTION_AVSLOWFAST_TRACEBACK=1``. Idempotent; returns True when
+    installed by this call."""
+    if getattr(sys.excepthook, '_avslowfast_stop_report', False):
+        return False
+    previous = sys.excepthook
+
+    def report(exc_type, exc, tb):
+        if not issubclass(exc_type, UnreadableSampleStop) or \
+                os.environ.get('MMACTION_AVSLOWFAST_TRACEBACK'):
+            return previous(exc_type, exc, tb)
+        sys.stdout.flush()  # the log lines before it come first
+        sys.stderr.write(f'ERROR: {UnreadableSampleStop.message_of(exc)}\n')
+        sys.stderr.flush()
+
+    report._avslowfast_stop_report = True
+    sys.excepthook = report
+    return True
 
 
 def media_event(kind: str, path: str, reason: str,
@@ -116,6 +176,8 @@ class UnreadableSampleMixin:
                 "on_unreadable='redraw' needs training data: a validation or "
                 "test set cannot draw another sample; use 'miss' or 'error'")
         self.on_unreadable = on_unreadable
+        if on_unreadable == 'error':
+            install_short_stop_report()
         self.max_template_tries = max_template_tries
         self._pending_events: List[Dict] = []
         self._template = None
@@ -145,12 +207,8 @@ class UnreadableSampleMixin:
                 media_event('unreadable', err.path, err.reason, dropped=True))
             return None
         if self.on_unreadable == 'error':
-            raise RuntimeError(
-                f'{name}: sample {idx} is unreadable: {err}\n'
-                f'Clean the list with tools/data/check_dataset.py, or finish '
-                f'and count unreadable samples as misses with --cfg-options '
-                f'test_dataloader.dataset.on_unreadable=miss (or '
-                f'val_dataloader.dataset...)') from err
+            raise UnreadableSampleStop(_stop_message(name, idx, err)) \
+                from err
         return self._placeholder(idx, data_info, err)
 
     def _annotate(self, packed: Dict, data_info: Dict) -> Dict:

@@ -1,4 +1,4 @@
-from .acc_metric import AVAccMetric, miss_scores
+from .acc_metric import AVAccMetric, rank_unreadable_last
 from .ava_eval import average_precision, ava_eval
 from .ava_metric import RobustAVAMetric
 from .avsync_metric import AVSyncMetric
@@ -7,5 +7,6 @@ from .epic_metric import EpicKitchensMetric
 
 __all__ = [
     'average_precision', 'ava_eval', 'RobustAVAMetric', 'AVAccMetric',
-    'miss_scores', 'AVSyncMetric', 'CharadesMetric', 'EpicKitchensMetric'
+    'rank_unreadable_last', 'AVSyncMetric', 'CharadesMetric',
+    'EpicKitchensMetric'
 ]

@@ -8,7 +8,7 @@ from mmengine.logging import print_log
 from mmaction.evaluation.functional import (mean_average_precision,
                                             mmit_mean_average_precision)
 from mmaction.registry import METRICS
-from .acc_metric import miss_scores
+from .acc_metric import rank_unreadable_last
 
 
 @METRICS.register_module()
@@ -23,9 +23,11 @@ class CharadesMetric(BaseMetric):
     ``mmit_mean_average_precision`` (AP of each sample over the classes,
     averaged) on the samples with at least one action; MMAction2's
     ``AccMetric`` would average a NaN for a video without actions. The
-    counts of what was left out are reported next to them, and a sample
-    flagged ``unreadable`` (``on_unreadable='miss'``) is scored with
-    :func:`miss_scores` (its actions ranked last).
+    counts of what was left out are reported next to them. A sample flagged
+    ``unreadable`` (``on_unreadable='miss'``) ranks below every readable
+    sample for its actions, whatever the score scale (probabilities or
+    logits; :func:`~.acc_metric.rank_unreadable_last`, applied once all
+    samples are collected), and its actions rank below its other classes.
 
     Keys (prefix ``charades``): ``mAP``, ``mmit_mAP``, ``num_samples``,
     ``classes_scored``, ``classes_without_positives``,
@@ -47,7 +49,8 @@ class CharadesMetric(BaseMetric):
     def process(self, data_batch: Sequence[Any],
                 data_samples: Sequence[Dict]) -> None:
         """Store ``pred_score`` ``[C]`` and the multi-hot ``gt_label``
-        ``[C]`` of every sample (as float64 / bool NumPy arrays)."""
+        ``[C]`` of every sample (as float64 / bool NumPy arrays) and its
+        ``unreadable`` flag."""
         for sample in data_samples:
             pred = sample['pred_score'].detach().float().cpu()
             label = sample['gt_label'].detach().cpu().reshape(-1)
@@ -57,14 +60,15 @@ class CharadesMetric(BaseMetric):
                     f'but pred_score {pred.numel()}; expected a multi-hot '
                     f'gt_label (CharadesDataset / CharadesClipLabel) of '
                     f'{sample.get("filename", "a sample")}')
-            if sample.get('unreadable'):
-                pred = miss_scores(pred.numel(), label)
             self.results.append(
-                dict(pred=pred.double().numpy(), label=label.numpy() > 0.5))
+                dict(pred=pred.double().numpy(), label=label.numpy() > 0.5,
+                     unreadable=bool(sample.get('unreadable', False))))
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:
-        preds = np.stack([r['pred'] for r in results])  # [N, C]
         labels = np.stack([r['label'] for r in results])  # [N, C] bool
+        preds = rank_unreadable_last(  # [N, C]
+            [r['pred'] for r in results], labels,
+            [r.get('unreadable', False) for r in results])
         classes = labels.any(axis=0)
         samples = labels.any(axis=1)
         if not classes.any():

@@ -3,13 +3,17 @@
 Each fix names the upstream defect it works around, acts only when the defect is really
 present, and never edits site-packages.
 """
+import contextlib
 import functools
 import importlib
 import importlib.util
 import os
 import os.path as osp
 import pickle
+import re
 import sys
+import tempfile
+import threading
 import types
 
 DRN_MODULE = 'mmaction.models.localizers.drn'
@@ -230,3 +234,90 @@ def install_cpu_distributed_init():
 
 
 install_cpu_distributed_init()
+
+
+# --------------------------------------------------------------------------
+# decord's own lines on stderr
+# --------------------------------------------------------------------------
+# Upstream defect: decord 0.6.0 writes to the process's stderr whatever it
+# meets (dmlc/decord#272 "Silence Error Messages", #299): FFmpeg's log
+# (``[mov,mp4,m4a,3gp,3g2,mj2 @ 0x...] moov atom not found``) and, before
+# it raises, its own dmlc log line (``[21:00:58] .../video_reader.cc:83:
+# ERROR opening: ...``). ``decord.logging.set_level`` reaches the first
+# kind only; the second is written by C++ (``LOG(FATAL)`` logs before it
+# throws). Every unreadable file therefore printed two lines per epoch and
+# worker, ahead of the one line MediaIssuesHook logs for it, with the same
+# reason that the raised error carries. ``decoder_stderr_filtered`` sends
+# fd 2 to a per-process temporary file while decord runs and writes back
+# what is not one of those lines (so other output of the process in that
+# time is kept, only delayed).
+_DECODER_NOISE = re.compile(
+    rb'^(\[[\w,]+ @ 0x[0-9a-f]+\] '  # FFmpeg's av_log
+    rb'|\[\d\d:\d\d:\d\d\] \S+\.(cc|h):\d+: '  # dmlc LOG()
+    rb'|\s*\[bt\] \(\d+\) |Stack trace)')  # dmlc stack traces
+_stderr_lock = threading.Lock()
+_stderr_state = dict(depth=0, saved=None, sink=None, pid=None)
+
+
+def _reset_stderr_state():  # a forked child starts without redirection
+    global _stderr_lock
+    if _stderr_state['saved'] is not None:  # forked while redirected
+        os.dup2(_stderr_state['saved'], 2)
+        os.close(_stderr_state['saved'])
+    _stderr_lock = threading.Lock()
+    _stderr_state.update(depth=0, saved=None, sink=None, pid=None)
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_reset_stderr_state)
+
+
+def drop_decoder_noise(data: bytes) -> bytes:
+    """``data`` without the lines of FFmpeg's and decord's loggers."""
+    return b''.join(line for line in data.splitlines(keepends=True)
+                    if not _DECODER_NOISE.match(line))
+
+
+def _redirect_stderr():
+    state = _stderr_state
+    if state['pid'] != os.getpid() or state['sink'] is None:
+        state.update(sink=tempfile.TemporaryFile(), pid=os.getpid())
+    sys.stderr.flush()
+    state['saved'] = os.dup(2)
+    os.dup2(state['sink'].fileno(), 2)
+
+
+def _restore_stderr():
+    state = _stderr_state
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stream
+        pass
+    os.dup2(state['saved'], 2)
+    os.close(state['saved'])
+    state['saved'] = None
+    sink = state['sink']
+    sink.seek(0)
+    kept = drop_decoder_noise(sink.read())
+    sink.seek(0)
+    sink.truncate()
+    if kept:
+        os.write(2, kept)
+
+
+@contextlib.contextmanager
+def decoder_stderr_filtered():
+    """Run decord without its stderr lines (see above). Reentrant and
+    thread-safe: the first entry redirects fd 2 and the last exit restores
+    it; each process (data-loader workers included) has its own file."""
+    with _stderr_lock:
+        if _stderr_state['depth'] == 0:
+            _redirect_stderr()
+        _stderr_state['depth'] += 1
+    try:
+        yield
+    finally:
+        with _stderr_lock:
+            _stderr_state['depth'] -= 1
+            if _stderr_state['depth'] == 0:
+                _restore_stderr()

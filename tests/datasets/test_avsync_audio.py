@@ -139,3 +139,37 @@ def test_easy_negative_offset_is_checked(videos, tmp_path):
         same.get_data_info(1)
     plain = UnlabeledAVDataset(str(listing), **kwargs)
     assert 'avs_partner_filename' not in plain.get_data_info(0)
+
+
+@pytest.fixture(scope='module')
+def shifted_partners(videos, tmp_path_factory):
+    """The partner's tones with its audio starting 0.5 s after the video
+    (``late``) and 0.5 s before it (``early``)."""
+    root = tmp_path_factory.mktemp('avsync_shifted')
+    paths = dict(videos)
+    for name, start in (('late', 0.5), ('early', -0.5)):
+        paths[name] = str(root / f'{name}.mp4')
+        write_av_video(paths[name], duration=4.0, fps=FPS, size=(32, 32),
+                       tone_schedule=PARTNER, audio_start=start)
+    return paths
+
+
+@pytest.mark.parametrize('partner,first,second', [
+    # clip at video time 1.0-1.94 s = partner track time 0.5-1.44 s
+    ('late', 600.0, 1200.0),
+    # ... = partner track time 1.5-2.44 s
+    ('early', 1200.0, 2400.0),
+])
+def test_easy_negative_is_read_at_the_partner_offset(shifted_partners,
+                                                     partner, first, second):
+    """The partner's own stream offset places its audio: read at the
+    sample's offset (0 here) the easy channel would be 1200 Hz throughout
+    (track time 1.0-1.94 s)."""
+    out = run(shifted_partners, 16, partner=partner)
+    assert out['audio_valid']
+    easy = out['audios'][0, 2]
+    # the tone switches at video time 1.5 s: output frame ~34 of 64
+    assert bins(easy, slice(4, 28)) == {mel_bin(first)}
+    assert bins(easy, slice(40, 60)) == {mel_bin(second)}
+    # the aligned audio is the sample's own, unaffected: 880 Hz
+    assert bins(out['audios'][0, 0]) == {mel_bin(880)}

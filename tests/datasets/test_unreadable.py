@@ -1,23 +1,33 @@
 """Unreadable samples: redrawn in training, placeholders counted as misses or
 an error naming the file in test mode; checked loaders name the file."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-import torch
 from av_fixtures import demo_pipeline
 from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 
-from mmaction_avslowfast.datasets import AVVideoDataset, UnreadableMediaError
+from mmaction_avslowfast.datasets import (AVVideoDataset,
+                                          UnreadableMediaError,
+                                          UnreadableSampleStop)
 from mmaction_avslowfast.datasets.transforms import VideoDecodeError
-from mmaction_avslowfast.evaluation import AVAccMetric
 from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
                                                        write_av_video)
 
 SECRET = 'SECRET-TEXT-OF-A-NON-VIDEO'
 BAD = ('truncated.mp4', 'zero.mp4', 'text.mp4', 'missing.mp4',
        'corrupt_frames.mp4')
+REASONS = {
+    'truncated.mp4': 'truncated or corrupt MP4/MOV container',
+    'zero.mp4': 'empty file (0 bytes)',
+    'text.mp4': 'not a video file (no container signature: text)',
+    'missing.mp4': 'file not found',
+    'corrupt_frames.mp4': 'undecodable frames',
+}
 
 
 def corrupt_middle(src, dst):
@@ -75,6 +85,11 @@ def test_checked_loaders_name_the_file(mixed_dir, name, capfd):
     # decord 0.6.0 echoes the bytes of a non-video file it opens from memory
     out, err = capfd.readouterr()
     assert SECRET not in out + err
+    # nor do decord's and FFmpeg's own lines reach stderr (the reason is in
+    # the error): "[mov,mp4,... @ 0x...] moov atom not found",
+    # "[hh:mm:ss] .../video_reader.cc:83: ERROR opening: ..."
+    assert ' @ 0x' not in err and '.cc:' not in err, err
+    assert REASONS[name] in info.value.reason
 
 
 def test_training_redraws_and_carries_the_event(mixed_dir):
@@ -109,9 +124,16 @@ def test_test_mode_error_names_the_file(mixed_dir):
     assert data.on_unreadable == 'error'
     idx = next(i for i in range(len(data)) if data.get_data_info(i)
                ['filename'].endswith('truncated.mp4'))
-    with pytest.raises(RuntimeError, match='truncated.mp4') as info:
+    with pytest.raises(UnreadableSampleStop, match='truncated.mp4') as info:
         data[idx]
-    assert 'on_unreadable=miss' in str(info.value)
+    # three lines: the file, the reason, the fix
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith('unreadable file, the run stops: ') and \
+        lines[0].endswith(f"truncated.mp4' (sample {idx} of AVVideoDataset)")
+    assert lines[1] == 'reason: ' + info.value.__cause__.reason
+    assert lines[2].startswith('fix: --cfg-options '
+                               'test_dataloader.dataset.on_unreadable=miss ')
     with pytest.raises(ValueError, match='redraw'):
         dataset(mixed_dir, test_mode=True, on_unreadable='redraw')
 
@@ -133,27 +155,6 @@ def test_test_mode_miss_gives_flagged_placeholders(mixed_dir):
         else:
             assert sample.unreadable is False
             assert out['inputs']['imgs'].float().std() > 0
-
-
-def test_metric_counts_placeholders_as_misses():
-    """The model's (right) prediction on a placeholder does not count."""
-    metric = AVAccMetric(
-        metric_list=('top_k_accuracy', ),
-        metric_options=dict(top_k_accuracy=dict(topk=(1, 3))))
-    samples = []
-    for label, unreadable in [(0, False), (1, False), (2, True), (0, True)]:
-        score = torch.full((4, ), 0.1)
-        score[label] = 0.7  # always right
-        sample = dict(pred_score=score, gt_label=torch.tensor([label]))
-        if unreadable:
-            sample['unreadable'] = True
-        samples.append(sample)
-    metric.process([], samples)
-    result = metric.compute_metrics(metric.results)
-    assert result['top1'] == pytest.approx(0.5)  # 2 of 4, not 2 of 2
-    assert result['top3'] == pytest.approx(0.5)
-    # the samples themselves (shared with --dump) keep the model's scores
-    assert samples[2]['pred_score'][2] == pytest.approx(0.7)
 
 
 def test_audio_skip_drop_is_an_event(mixed_dir, tmp_path):
@@ -183,3 +184,45 @@ def test_filename_in_metainfo_with_the_stock_packer(mixed_dir):
                           pipeline=steps,
                           data_prefix=dict(video=str(mixed_dir)))
     assert data[1]['data_samples'].filename == str(mixed_dir / 'good1.mp4')
+
+
+STOP_SCRIPT = """
+import sys, torch
+import mmaction_avslowfast
+from mmaction_avslowfast.datasets.unreadable import (
+    UnreadableSampleStop, install_short_stop_report)
+install_short_stop_report()
+
+class Data(torch.utils.data.Dataset):
+    def __len__(self):
+        return 2
+    def __getitem__(self, i):
+        raise {error}('the file\\nthe reason\\nthe fix')
+
+print('last line of the run', flush=True)
+list(torch.utils.data.DataLoader(Data(), num_workers={workers}))
+"""
+
+
+@pytest.mark.parametrize('workers', [0, 1])
+def test_a_stop_prints_only_the_file_the_reason_and_the_fix(workers):
+    """What a stopped ``mim test`` prints last, also when a data-loader
+    worker raised (its traceback is in the re-raised message)."""
+    def run(error='UnreadableSampleStop', **env):
+        return subprocess.run(
+            [sys.executable, '-c',
+             STOP_SCRIPT.format(error=error, workers=workers)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=120, env={**os.environ, **env})
+
+    proc = run()
+    assert proc.returncode == 1
+    out = proc.stdout.splitlines()
+    tail = out[out.index('last line of the run') + 1:]
+    assert tail == ['ERROR: the file', 'the reason', 'the fix']
+    if not workers:
+        return
+    # other errors and the opt-in keep Python's traceback
+    for proc in (run('ValueError'), run(MMACTION_AVSLOWFAST_TRACEBACK='1')):
+        assert proc.returncode == 1
+        assert proc.stdout.count('Traceback') >= 1

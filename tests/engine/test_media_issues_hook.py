@@ -67,7 +67,11 @@ def test_counts_warnings_and_files(runner, warnings_log, tmp_path):
         warnings_log[0]
     assert "'c.mp4' (no audio stream); silence was used" in warnings_log[1]
     hook.after_train_epoch(runner)
-    assert 'of 6 samples drawn' in warnings_log[-1]  # 4 packed + 2 redrawn
+    # in files and in draws: 4 packed + 2 redrawn samples drawn
+    assert warnings_log[-1].startswith(
+        'train: 1 file unreadable (2 draws), 1 file without usable audio '
+        '(1 draw) of 6 samples drawn this epoch (all ranks); files listed '
+        'in ')
     listed = (tmp_path / 'unreadable_files.txt').read_text().splitlines()
     assert listed == ['train\tbad.mp4\tfile not found']
     assert 'c.mp4\tno audio stream' in (tmp_path /
@@ -148,6 +152,54 @@ def test_validation_inside_a_training_epoch_keeps_train_files(runner,
     assert 'train\tbad_train.mp4' in listed and 'val\tbad_val.mp4' in listed
     assert runner.message_hub.get_scalar(
         'train/data/unreadable').current() == 1
+
+
+def test_file_lists_keep_every_split_that_met_a_file(runner, tmp_path,
+                                                     warnings_log):
+    hook = MediaIssuesHook()
+    hook.before_train_epoch(runner)
+    hook.after_train_iter(runner, 0, batch(
+        sample('a.mp4', events=[unreadable('both.mp4')])))
+    hook.after_train_epoch(runner)
+    for mode in ('val', 'test'):
+        getattr(hook, f'before_{mode}_epoch')(runner)
+        getattr(hook, f'after_{mode}_iter')(runner, 0, batch(sample(
+            'both.mp4', unreadable=True, events=[media_event(
+                'unreadable', 'both.mp4', 'file not found')])))
+        getattr(hook, f'after_{mode}_epoch')(runner)
+    listed = (tmp_path / 'unreadable_files.txt').read_text().splitlines()
+    assert listed == ['train,val,test\tboth.mp4\tfile not found']
+    # one WARNING per split, each with what was done there
+    assert [w for w in warnings_log if w.startswith('unreadable')] == [
+        "unreadable sample: 'both.mp4' (file not found); another sample "
+        'was drawn'] + ["unreadable sample: 'both.mp4' (file not found); "
+                        'counted as a miss'] * 2
+    assert warnings_log[-1].startswith(
+        'test: 1 file unreadable (1 sample) of 1 samples this epoch')
+
+
+def test_summary_counts_files_over_ranks(runner, warnings_log, tmp_path,
+                                         monkeypatch):
+    """Another rank met one of this rank's files and one of its own: 2
+    files, the draws summed by all_reduce (a no-op here)."""
+    from mmaction_avslowfast.engine.hooks import media_issues_hook
+    other = ([dict(unreadable('theirs.mp4'), split='train')],
+             dict(unreadable=['mine.mp4', 'theirs.mp4'], no_audio=[]))
+    monkeypatch.setattr(media_issues_hook, 'all_gather_object',
+                        lambda obj: [obj, other])
+    hook = MediaIssuesHook()
+    hook.before_train_epoch(runner)
+    hook.after_train_iter(runner, 0, batch(
+        sample('a.mp4', events=[unreadable('mine.mp4')]),
+        sample('b.mp4', events=[unreadable('mine.mp4')])))
+    hook.after_train_epoch(runner)
+    assert "unreadable sample (another rank): 'theirs.mp4'" in \
+        warnings_log[-2]
+    assert warnings_log[-1].startswith(
+        'train: 2 files unreadable (2 draws) of 4 samples drawn')
+    listed = (tmp_path / 'unreadable_files.txt').read_text().splitlines()
+    assert listed == ['train\tmine.mp4\tfile not found',
+                      'train\ttheirs.mp4\tfile not found']
 
 
 def test_audio_skip_is_worded_as_a_skip(runner, warnings_log):

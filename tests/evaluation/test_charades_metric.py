@@ -1,6 +1,7 @@
 """CharadesMetric on hand-computed answers: classes without positives
 dropped from the class mAP, videos without actions left out of the
-per-sample mAP (no NaN), unreadable placeholders scored as misses."""
+per-sample mAP (no NaN), unreadable placeholders ranked last whatever the
+score scale."""
 import mmaction_avslowfast  # noqa: F401, isort: skip
 
 import warnings
@@ -17,12 +18,19 @@ PREDS = [[0.9, 0.1, 0.8, 0.3], [0.6, 0.7, 0.2, 0.1], [0.4, 0.3, 0.9, 0.2],
 LABELS = [[1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
 
 
-def evaluate(metric_type='CharadesMetric', unreadable=(), **kwargs):
+def logits(preds, shift=-5.0):
+    """The same ranking as raw logits, every one below 0."""
+    p = np.asarray(preds)
+    return (np.log(p / (1 - p)) + shift).tolist()
+
+
+def evaluate(metric_type='CharadesMetric', unreadable=(), preds=PREDS,
+             **kwargs):
     metric = METRICS.build(dict(type=metric_type, **kwargs))
     samples = [
         dict(pred_score=torch.tensor(p), gt_label=torch.tensor(g).float(),
              unreadable=i in unreadable)
-        for i, (p, g) in enumerate(zip(PREDS, LABELS))
+        for i, (p, g) in enumerate(zip(preds, LABELS))
     ]
     metric.process(None, samples)
     return metric.evaluate(len(samples))
@@ -44,13 +52,30 @@ def test_known_answers_without_nan():
     assert res['charades/num_samples'] == 4
 
 
-def test_unreadable_placeholder_is_a_miss():
-    res = evaluate(unreadable=(1, ))
-    # video 1 scored 0 except -1 on its class 1: c0 positives at ranks 1, 3
+@pytest.mark.parametrize('scale', ['probabilities', 'logits'])
+def test_unreadable_placeholder_is_a_miss(scale):
+    preds = PREDS if scale == 'probabilities' else logits(PREDS)
+    res = evaluate(unreadable=(1, ), preds=preds)
+    # video 1 ranked below every video: c0 positives at ranks 1, 3
     # -> (1 + 2/3) / 2; c1 rank 4 -> 0.25; c2 -> 0.5
     assert res['charades/mAP'] == pytest.approx(
         ((1 + 2 / 3) / 2 + 0.25 + 0.5) / 3)
     assert res['charades/mmit_mAP'] == pytest.approx((1 + 0.25 + 0.5) / 3)
+
+
+@pytest.mark.parametrize('scale', ['probabilities', 'logits'])
+def test_unreadable_placeholder_of_several_actions(scale):
+    """Video 0 (actions 0 and 2) unreadable; with logits below 0 a fixed
+    substitute score (the old miss_scores: -1 / 0) would rank it first."""
+    preds = PREDS if scale == 'probabilities' else logits(PREDS)
+    res = evaluate(unreadable=(0, ), preds=preds)
+    # c0: v1 0.6, v3 0.5, v2 0.4, v0 last -> positives v2 at 3, v0 at 4
+    # -> (1/3 + 2/4) / 2; c1 -> 1; c2: only v0, last of 4 -> 0.25
+    assert res['charades/mAP'] == pytest.approx(
+        ((1 / 3 + 2 / 4) / 2 + 1 + 0.25) / 3)
+    # v0: its two actions tie below its two other classes -> 2/4; v1 1;
+    # v2 0.5
+    assert res['charades/mmit_mAP'] == pytest.approx((0.5 + 1 + 0.5) / 3)
 
 
 def test_mmaction_acc_metric_would_average_a_nan():

@@ -83,6 +83,15 @@ def test_unreadable_segments_count_as_misses():
     assert all(value == 0.0 for value in unreadable.values())
 
 
+def test_unreadable_segments_are_misses_at_k_beyond_the_classes():
+    """Regression: k = 8 > 6 verbs puts every verb in the top k, yet an
+    unreadable segment stays wrong (it ranks nothing)."""
+    metrics = evaluate([(0, 0, False), (5, 7, True)], topk=(1, 8))
+    for task in ('verb', 'noun', 'action'):
+        assert metrics[f'epic/{task}_top8'] == 0.5, task
+        assert metrics[f'epic/{task}_mean_class_acc'] == 0.5, task
+
+
 def test_bf16_scores_and_other_topk():
     metric = METRICS.build(dict(type='EpicKitchensMetric', topk=(1, 3)))
     metric.process({}, [packed(1, 0, dtype=torch.bfloat16)])

@@ -22,7 +22,7 @@ EXPECTED = {
     'too_short.mp4': ['too_short'],
     'truncated.mp4': ['unreadable'],
     'empty.mp4': ['empty'],
-    'not_a_video.mp4': ['unreadable'],
+    'not_a_video.mp4': ['not_a_video'],
     'missing.mp4': ['missing'],
     'corrupt_frames.mp4': ['undecodable_frames'],
     'garbled_keyframe.mp4': ['undecodable_frames'],
@@ -103,7 +103,12 @@ def test_flags_per_file(report):
     reasons = {p: r['reasons'] for p, r in records.items()}
     assert reasons['too_short.mp4']['too_short'] == \
         '8 frames < one clip of 16 frames'
+    # a damaged container and a file that is not a video at all
+    assert reasons['truncated.mp4']['unreadable'].startswith(
+        'truncated or corrupt MP4/MOV container')
     assert 'moov atom not found' in reasons['truncated.mp4']['unreadable']
+    assert reasons['not_a_video.mp4'] == dict(
+        not_a_video='no container signature: text')
     # decord fails on the broken packets; it conceals the garbled
     # keyframe, which only PyAV's decoder reports
     assert reasons['corrupt_frames.mp4']['undecodable_frames'].startswith(
@@ -116,7 +121,8 @@ def test_flags_per_file(report):
 def test_summary_csv_and_clean_list(report, defects):
     summary = report['json']['summary']
     assert summary['flag_counts'] == dict(
-        missing=1, empty=1, unreadable=2, undecodable_frames=2, too_short=1,
+        missing=1, empty=1, not_a_video=1, unreadable=1,
+        undecodable_frames=2, too_short=1,
         no_audio=1, audio_unreadable=0, silent_audio=1, audio_offset=1,
         audio_shorter=1)
     assert (summary['list_entries'], summary['total_files'],

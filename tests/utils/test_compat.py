@@ -3,6 +3,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -211,3 +212,57 @@ def test_stock_pytorch_launcher_fails_on_cpu():
                                        MASTER_ADDR='127.0.0.1', MASTER_PORT='29533'))
     assert result.returncode != 0
     assert 'NVIDIA driver' in result.stderr or 'CUDA' in result.stderr
+
+
+# -- decord's stderr lines --------------------------------------------------
+FFMPEG_LINE = (b'[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5598b0975180] '
+               b'moov atom not found\n')
+DECORD_LINE = (b'[21:00:58] /github/workspace/src/video/video_reader.cc:83: '
+               b'ERROR opening: /data/x.mp4, Invalid data found\n')
+
+
+def test_decoder_lines_are_dropped_and_other_output_kept(capfd):
+    decoder_stderr_filtered = compat.decoder_stderr_filtered
+    with decoder_stderr_filtered():
+        os.write(2, FFMPEG_LINE + DECORD_LINE + b'a line of our own\n')
+        with decoder_stderr_filtered():  # reentrant
+            os.write(2, b'[h264 @ 0x55be7b12bec0] Invalid NAL unit size.\n')
+        os.write(2, b'  [bt] (0) libdecord.so(+0x1234)\nlast line')
+    os.write(2, b'\nafter\n')
+    assert capfd.readouterr().err == 'a line of our own\nlast line\nafter\n'
+
+
+def test_decoder_filter_across_threads_and_a_fork(capfd):
+    """Threads that enter and leave in turn restore fd 2 once, at the
+    last exit; a child forked meanwhile writes to the real stderr."""
+    decoder_stderr_filtered = compat.decoder_stderr_filtered
+    before = os.fstat(2).st_ino
+    steps = [threading.Event() for _ in range(3)]
+
+    def first():
+        with decoder_stderr_filtered():
+            os.write(2, b'first\n' + DECORD_LINE)
+            steps[0].set()
+            steps[1].wait(10)
+        steps[2].set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    steps[0].wait(10)
+    with decoder_stderr_filtered():
+        steps[1].set()
+        steps[2].wait(10)  # the first thread has left
+        assert os.fstat(2).st_ino != before  # still redirected
+        os.write(2, b'second\n' + FFMPEG_LINE)
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.write(2, b'child\n')
+            with decoder_stderr_filtered():
+                os.write(2, DECORD_LINE)
+            os._exit(0)
+        assert os.waitpid(pid, 0)[1] == 0
+        assert capfd.readouterr().err == 'child\n'  # at once
+    thread.join()
+    assert os.fstat(2).st_ino == before
+    err = capfd.readouterr().err
+    assert sorted(err.splitlines()) == ['first', 'second']

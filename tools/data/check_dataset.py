@@ -23,9 +23,11 @@ Flags (kind ``bad``: the file is left out of the cleaned list)::
 
     missing             bad      listed file does not exist
     empty               bad      zero bytes
-    unreadable          bad      not a video: PyAV or decord cannot open
-                                 it (no/broken container index, no video
-                                 stream, 0 frames); the reason is given
+    not_a_video         bad      no container signature: not a video at
+                                 all (a text or HTML file, zeros)
+    unreadable          bad      a container PyAV or decord cannot open
+                                 as a video (truncated or corrupt, no
+                                 video stream, 0 frames); with the reason
     undecodable_frames  bad      decord raises decoding frames, or PyAV's
                                  decoder rejects packets / marks frames
                                  corrupt (damage decord conceals)

@@ -4,15 +4,16 @@
 ``tools/data/check_dataset.py``. It returns a plain dict (picklable,
 JSON-ready) with the measured properties and the flags of :data:`FLAGS`:
 
-- the file: ``missing``, ``empty``;
+- the file: ``missing``, ``empty``, ``not_a_video`` (no container
+  signature at its start: a text or HTML file, zeros; see
+  :mod:`mmaction_avslowfast.datasets.media_signature`);
 - the video, read the way training reads it (decord ``VideoReader``):
-  ``unreadable`` (cannot be opened as a video: not a media file, truncated
-  container, no video stream, no frames), ``undecodable_frames`` and
+  ``unreadable`` (a container that cannot be opened as a video: truncated
+  or corrupt, no video stream, no frames), ``undecodable_frames`` and
   ``too_short`` (fewer frames than one clip);
-- the audio, read with PyAV (:class:`~mmaction_avslowfast.audio.
-  AudioSpanReader`, as ``LoadAudioFromVideo`` does): ``no_audio``,
-  ``audio_unreadable``, ``silent_audio``, ``audio_offset``,
-  ``audio_shorter``.
+- the audio (``audio_check.py``, PyAV as ``LoadAudioFromVideo`` reads
+  it): ``no_audio``, ``audio_unreadable``, ``silent_audio``,
+  ``audio_offset``, ``audio_shorter``.
 
 Frame decoding: decord decodes the first, middle and last frame (every
 frame with ``full_decode``); it raises on damage the H.264 decoder cannot
@@ -36,7 +37,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Dict, List, Optional
 
-import numpy as np
+from audio_check import audio_flags, check_audio
 
 #: flag -> (kind, meaning). ``bad`` files are dropped from the cleaned list
 #: (``too_short`` too with ``--drop-short``); ``warning`` and ``info`` flags
@@ -44,7 +45,8 @@ import numpy as np
 FLAGS = OrderedDict([
     ('missing', ('bad', 'listed file does not exist')),
     ('empty', ('bad', 'file has zero bytes')),
-    ('unreadable', ('bad', 'cannot be opened as a video')),
+    ('not_a_video', ('bad', 'no video container signature (text, HTML...)')),
+    ('unreadable', ('bad', 'truncated or corrupt container, no video')),
     ('undecodable_frames', ('bad', 'decord or PyAV fails on frames')),
     ('too_short', ('warning', 'fewer frames than one clip')),
     ('no_audio', ('warning', 'no audio stream (training feeds silence)')),
@@ -209,73 +211,6 @@ def pyav_decode_errors(container, stream, num_frames: int,
     return reason[:_MAX_REASON * 2]
 
 
-def audio_check(path: str, max_seconds: float, full_decode: bool) -> Dict:
-    """Audio stream parameters and peak.
-
-    The rate, channels and offset (audio start minus video start, s) come
-    from :class:`~mmaction_avslowfast.audio.AudioSpanReader`, as
-    ``LoadAudioFromVideo`` reads them; the first ``max_seconds`` (all with
-    ``full_decode``) are decoded with PyAV for the peak of the channel mean
-    (the signal the model gets). The duration is the decoded length, or
-    the reader's ``num_samples()`` when decoding stopped early. Returns
-    ``sample_rate``, ``channels``, ``audio_duration``, ``audio_offset``,
-    ``audio_peak`` and ``audio_error`` (or None).
-    """
-    from mmaction_avslowfast.audio import AudioSpanReader
-    out = dict(sample_rate=0, channels=0, audio_duration=None,
-               audio_offset=None, audio_peak=None, audio_error=None)
-    reader = None
-    try:
-        reader = AudioSpanReader(path)
-        rate = int(reader.native_rate)
-        out.update(sample_rate=rate, channels=int(reader.channels),
-                   audio_offset=round(float(reader.offset), 4))
-        limit = None if full_decode else int(max_seconds * rate)
-        peak, decoded, complete = _decode_peak(path, limit)
-        total = decoded
-        if not complete:
-            try:
-                total = reader.num_samples()
-            except Exception:  # noqa: BLE001 - keep the decoded length
-                pass
-        if decoded:
-            out['audio_peak'] = peak
-        else:
-            out['audio_error'] = 'no audio samples decoded'
-        out['audio_duration'] = round(total / rate, 4)
-    except Exception as err:  # noqa: BLE001 - report any decode error
-        out['audio_error'] = _short(err).replace(repr(path), 'the file')
-    finally:
-        if reader is not None:
-            reader.close()
-    return out
-
-
-def _decode_peak(path: str, limit: Optional[int]) -> tuple:
-    """``(peak of the channel mean, samples decoded, whole track?)`` of
-    the first audio stream, decoding at least ``limit`` samples (None:
-    all)."""
-    import av
-    peak, count = 0.0, 0
-    with av.open(path) as container:
-        for packet in container.demux(container.streams.audio[0]):
-            for frame in packet.decode():
-                mono = _frame_mono(frame)
-                if mono.size:
-                    peak = max(peak, float(np.abs(mono).max()))
-                count += frame.samples
-            if limit is not None and count >= limit:
-                return peak, count, False
-    return peak, count, True
-
-
-def _frame_mono(frame) -> np.ndarray:
-    """Channel mean of a decoded PyAV audio frame, float32 in [-1, 1]
-    (the same conversion as the training reader)."""
-    from mmaction_avslowfast.audio.span_reader import _frame_channels, _mono
-    return _mono([_frame_channels(frame)])
-
-
 def new_record(path: str) -> Dict:
     """A record with every field of :func:`check_media` (JSON/CSV rows)."""
     return OrderedDict(
@@ -334,21 +269,32 @@ def _check_into(rec, flag, path, clip_frames, full_decode, audio_seconds,
     rec['size_bytes'] = osp.getsize(path)
     if not rec['size_bytes']:
         return flag('empty', '0 bytes')
+    from mmaction_avslowfast.datasets.media_signature import (
+        container_signature, non_video_kind, read_head)
+    head = read_head(path)
+    signature = container_signature(head)
     with ffmpeg_errors() as logs:
         try:
             container = av.open(path)
         except Exception as err:  # noqa: BLE001 - not a media file
+            if signature is None:
+                return flag('not_a_video', 'no container signature: ' +
+                            non_video_kind(head))
             lines = _demuxer_lines(logs)
             msg = getattr(err, 'strerror', None) or _short(err)
-            return flag('unreadable', f'PyAV cannot open it: {msg}' +
+            return flag('unreadable', f'truncated or corrupt {signature} '
+                        f'container: PyAV cannot open it: {msg}' +
                         (f' ({lines})' if lines else ''))
     with container:
         rec['format'] = container.format.name
         vstream = next(iter(container.streams.video), None)
         astream = next(iter(container.streams.audio), None)
         if vstream is None:
-            return flag('unreadable',
-                        f'no video stream ({container.format.name})')
+            return flag(
+                'unreadable' if signature else 'not_a_video',
+                f'no video stream ({container.format.name})' +
+                ('' if signature else
+                 f'; no container signature: {non_video_kind(head)}'))
         rec['has_audio'] = astream is not None
         video = decord_check(path, full_decode)
         if video['open_error']:
@@ -371,27 +317,5 @@ def _check_into(rec, flag, path, clip_frames, full_decode, audio_seconds,
              f'{clip_frames} frames')
     if not rec['has_audio']:
         return flag('no_audio', 'no audio stream')
-    _audio_flags(rec, flag, audio_check(path, audio_seconds, full_decode),
-                 silence_threshold, offset_tolerance)
-
-
-def _audio_flags(rec, flag, audio, silence_threshold,
-                 offset_tolerance) -> None:
-    error = audio.pop('audio_error')
-    rec.update(audio)
-    if error:
-        return flag('audio_unreadable', error)
-    if (audio['audio_peak'] or 0) < silence_threshold:
-        flag('silent_audio', f'peak {audio["audio_peak"]:.2g} < '
-             f'{silence_threshold:g}')
-    offset = audio['audio_offset']
-    if offset is not None and abs(offset) > offset_tolerance:
-        flag('audio_offset',
-             f'audio track starts {abs(offset):.3f} s '
-             f'{"after" if offset > 0 else "before"} the video (first '
-             f'decoded sample, encoder priming included; tolerance '
-             f'{offset_tolerance:g} s)')
-    video_s, audio_s = rec['duration'], audio['audio_duration']
-    if video_s and audio_s is not None and \
-            audio_s < video_s - max(0.5, 0.1 * video_s):
-        flag('audio_shorter', f'audio {audio_s:.2f} s, video {video_s:.2f} s')
+    audio_flags(rec, flag, check_audio(path, audio_seconds, full_decode),
+                silence_threshold, offset_tolerance)

@@ -1,7 +1,10 @@
 """Checked video loaders: a file or frame that cannot be read raises
-:class:`VideoDecodeError` naming it (see
+:class:`VideoDecodeError` naming it and the reason (see
 :mod:`mmaction_avslowfast.datasets.unreadable` for what the data sets do
-with it)."""
+with it). decord runs without its own stderr lines
+(:func:`~mmaction_avslowfast.utils.compat.decoder_stderr_filtered`): the
+reason travels in the error, and the log gets one line per file from
+``MediaIssuesHook`` instead of decord's two per read."""
 import io
 import os.path as osp
 import re
@@ -10,6 +13,9 @@ from typing import Dict
 from mmaction.datasets.transforms import (DecordDecode, DecordInit,
                                           RawFrameDecode)
 from mmaction.registry import TRANSFORMS
+from ...utils.compat import decoder_stderr_filtered
+from ..media_signature import (container_signature, not_a_video_reason,
+                               read_head)
 from ..unreadable import UnreadableMediaError
 
 # Exceptions that are bugs in a pipeline, not defects of a file.
@@ -43,15 +49,25 @@ def _check_local_file(path: str) -> None:
 
 
 def _diagnose(source) -> str:
-    """FFmpeg's own account (through PyAV) of why a file is not a readable
-    video, or '' (decord's messages say little: "Error reading N bytes")."""
+    """Why a file is not a readable video, or '' (decord's messages say
+    little: "Error reading N bytes"): not a video at all (no container
+    signature, :mod:`~..media_signature`), else FFmpeg's own account through
+    PyAV of the damaged container."""
+    try:
+        head = read_head(source)
+    except OSError as err:
+        return _reason(err)
+    not_video = not_a_video_reason(head)
+    if not_video:
+        return not_video
     import av
     try:
         with av.open(source) as container:
             if not container.streams.video:
                 return 'no video stream'
     except Exception as err:  # noqa: BLE001 - the diagnosis itself
-        return _reason(err)
+        return (f'truncated or corrupt {container_signature(head)} '
+                f'container: {_reason(err)}')
     return ''
 
 
@@ -93,7 +109,8 @@ class CheckedDecordInit(DecordInit):
             data = self.file_client.get(filename)
             _check_video_bytes(filename, data)
             source = io.BytesIO(data)
-        return decord.VideoReader(source, num_threads=self.num_threads)
+        with decoder_stderr_filtered():
+            return decord.VideoReader(source, num_threads=self.num_threads)
 
     def transform(self, results: Dict) -> Dict:
         path = results.get('filename')
@@ -104,9 +121,8 @@ class CheckedDecordInit(DecordInit):
         except Exception as err:  # noqa: BLE001 - any reader error
             reason = _reason(err)
             if self.io_backend in _LOCAL_BACKENDS:
-                problem = _diagnose(path)
-                reason = f'{problem} (decord: {reason})' if problem else \
-                    reason
+                # PyAV's account replaces decord's "Error reading <path>"
+                reason = _diagnose(path) or reason
             raise VideoDecodeError(path, reason) from err
         if not results['total_frames']:
             raise VideoDecodeError(path, 'no video frames')
@@ -120,7 +136,8 @@ class CheckedDecordDecode(DecordDecode):
 
     def transform(self, results: Dict) -> Dict:
         try:
-            return super().transform(results)
+            with decoder_stderr_filtered():
+                return super().transform(results)
         except _PROGRAMMING_ERRORS:
             raise
         except Exception as err:  # noqa: BLE001 - any decoder error

@@ -19,6 +19,11 @@ _ACTION = dict(
                no_audio='silence was used'),
     val=dict(unreadable='counted as a miss', no_audio='silence was used'))
 _ACTION['test'] = _ACTION['val']
+_SUMMARY = dict(unreadable='unreadable', no_audio='without usable audio')
+
+
+def _plural(count: int, noun: str) -> str:
+    return f'{count} {noun}{"" if count == 1 else "s"}'
 
 
 def batch_events(data_batch: Optional[Dict]) -> List[Dict]:
@@ -49,15 +54,20 @@ class MediaIssuesHook(Hook):
     :mod:`mmaction_avslowfast.datasets.unreadable`; they come from any
     dataloader worker), then:
 
-    - logs one WARNING per file and kind, naming it, the reason and what was
-      done (redrawn, counted as a miss, silence used);
-    - counts them per epoch, summed over all ranks, as the message-hub
+    - logs one WARNING per file, kind and split, naming it, the reason and
+      what was done (redrawn, counted as a miss, silence used);
+    - counts the draws per epoch, summed over all ranks, as the message-hub
       scalars ``{train,val,test}/data/unreadable`` and ``.../data/no_audio``
-      (shown as ``data/unreadable`` / ``data/no_audio`` in the log lines);
-      in training, samples dropped and redrawn count as drawn samples;
-    - at the end of each epoch logs a summary and writes every file seen so
-      far to ``<work_dir>/unreadable_files.txt`` and
-      ``<work_dir>/no_audio_files.txt`` (``split<TAB>path<TAB>reason``);
+      (shown as ``data/unreadable`` / ``data/no_audio`` in the log lines),
+      updated as each batch arrives, in the iteration that carries the
+      event (its log line is the first to count it); in training, samples
+      dropped and redrawn count as drawn samples;
+    - at the end of each epoch logs a summary in files and draws
+      (``train: 3 files unreadable (4 draws), 1 file without usable audio
+      (2 draws) of 17 samples drawn this epoch``) and writes every file
+      seen so far to ``<work_dir>/unreadable_files.txt`` and
+      ``<work_dir>/no_audio_files.txt`` (``splits<TAB>path<TAB>reason``,
+      ``splits`` every split that met the file, e.g. ``train,val``);
     - stops training with an error when more than ``max_unreadable`` of the
       samples drawn in an epoch were unreadable, once at least
       ``min_samples`` were drawn.
@@ -77,22 +87,26 @@ class MediaIssuesHook(Hook):
                              f'[0, 1], got {max_unreadable}')
         self.max_unreadable = float(max_unreadable)
         self.min_samples = int(min_samples)
-        self._warned = set()
-        self._files = {kind: {} for kind in KINDS}  # path -> (split, reason)
+        self._warned = set()  # (kind, path, split) logged on this rank
+        # kind -> path -> dict(splits=[...], reason=...), all ranks
+        self._files = {kind: {} for kind in KINDS}
         self._counts = {}
-        self._new = {}  # mode -> files first seen on this rank, not gathered
+        self._new = {}  # mode -> events first seen on this rank, not gathered
+        self._epoch_files = {}  # mode -> kind -> paths met this epoch here
 
     # -- per batch ---------------------------------------------------------
     def _reset(self, mode: str) -> None:
         self._counts[mode] = torch.zeros(3, dtype=torch.float64)
         self._new[mode] = []
+        self._epoch_files[mode] = {kind: set() for kind in KINDS}
 
     def _after_iter(self, runner, mode: str, data_batch) -> torch.Tensor:
         if mode not in self._counts:
             self._reset(mode)
         events = batch_events(data_batch)
         for event in events:
-            key = (event['kind'], event['path'])
+            self._epoch_files[mode][event['kind']].add(event['path'])
+            key = (event['kind'], event['path'], mode)
             if key not in self._warned:
                 self._warned.add(key)
                 self._new[mode].append(dict(event, split=mode))
@@ -137,8 +151,8 @@ class MediaIssuesHook(Hook):
                 f'{self.max_unreadable:.1%} after {self.min_samples} draws): '
                 f'the data set is mostly broken. First files: {files[:10]} '
                 f'(all in {osp.join(runner.work_dir, "unreadable_files.txt")}'
-                f'). Check it with tools/data/check_dataset.py and train on the '
-                f'cleaned list, or raise the limit with --cfg-options '
+                f'). Check it with tools/data/check_dataset.py and train on '
+                f'the cleaned list, or raise the limit with --cfg-options '
                 f'custom_hooks.<index of MediaIssuesHook>.max_unreadable=...')
 
     def before_val_epoch(self, runner) -> None:
@@ -160,33 +174,51 @@ class MediaIssuesHook(Hook):
         counts = self._counts.get(mode)
         if counts is None:  # no iteration ran
             return
-        # every rank's new files
-        gathered = all_gather_object(self._new.get(mode, []))
+        # every rank's new files and the files it met this epoch
+        gathered = all_gather_object(
+            (self._new.get(mode, []),
+             {k: sorted(v) for k, v in self._epoch_files[mode].items()}))
         self._new[mode] = []
-        for events in gathered:
+        met = {kind: set() for kind in KINDS}
+        for events, epoch_files in gathered:
+            for kind in KINDS:
+                met[kind].update(epoch_files[kind])
             for event in events:
-                key = (event['kind'], event['path'])
-                if key not in self._warned:  # seen on another rank only
-                    self._warned.add(key)
-                    print_log(
-                        f"{_WHAT[event['kind']]} (another rank): "
-                        f"{event['path']!r} ({event['reason']})",
-                        logger='current', level=logging.WARNING)
-                self._files[event['kind']].setdefault(
-                    event['path'], (event['split'], event['reason']))
-        unreadable, no_audio, seen = (int(v) for v in counts.tolist())
-        what = 'samples drawn' if mode == 'train' else 'samples'
-        if unreadable or no_audio:
+                self._remember(event)
+        draws = dict(zip(KINDS, (int(v) for v in counts.tolist())))
+        seen = int(counts[2])
+        if any(draws.values()):
+            unit = 'draw' if mode == 'train' else 'sample'
+            parts = [
+                f'{_plural(len(met[kind]), "file")} {_SUMMARY[kind]} '
+                f'({_plural(draws[kind], unit)})'
+                for kind in KINDS if draws[kind]
+            ]
             lists = ' and '.join(
                 osp.join(runner.work_dir, f'{kind}_files.txt')
                 for kind in KINDS if self._files[kind])
             print_log(
-                f'{mode}: {unreadable} unreadable and {no_audio} without '
-                f'usable audio of {seen} {what} this epoch (all ranks); '
-                f'files listed in {lists}',
+                f'{mode}: {", ".join(parts)} of {seen} samples'
+                f'{" drawn" if mode == "train" else ""} this epoch (all '
+                f'ranks); files listed in {lists}',
                 logger='current', level=logging.WARNING)
         if is_main_process():
             self._write(runner.work_dir)
+
+    def _remember(self, event: Dict) -> None:
+        """Add a gathered event's file and split to the lists (and log a
+        file only another rank met)."""
+        key = (event['kind'], event['path'], event['split'])
+        if key not in self._warned:  # met on another rank only
+            self._warned.add(key)
+            print_log(
+                f"{_WHAT[event['kind']]} (another rank): "
+                f"{event['path']!r} ({event['reason']})",
+                logger='current', level=logging.WARNING)
+        entry = self._files[event['kind']].setdefault(
+            event['path'], dict(splits=[], reason=event['reason']))
+        if event['split'] not in entry['splits']:
+            entry['splits'].append(event['split'])
 
     def _write(self, work_dir: str) -> None:
         for kind in KINDS:
@@ -194,8 +226,9 @@ class MediaIssuesHook(Hook):
             if not self._files[kind] and not osp.exists(path):
                 continue
             with open(path, 'w') as f:
-                for name, (split, reason) in sorted(self._files[kind].items()):
-                    f.write(f'{split}\t{name}\t{reason}\n')
+                for name, entry in sorted(self._files[kind].items()):
+                    f.write(f"{','.join(entry['splits'])}\t{name}\t"
+                            f"{entry['reason']}\n")
 
     def after_train_epoch(self, runner) -> None:
         self._summary(runner, 'train')
