@@ -59,6 +59,10 @@ INTENDED = {
        for name in ('demo_avs_linear', 'demo_avs_world_linear',
                     'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
                     'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
+    **{('configs/avslowfast_r50_avs_pretrain_kinetics.py',
+        f'{split}_dataloader.dataset.probe_cache'):
+       'the audio-stream probe is cached in the default work dir (issue 21)'
+       for split in ('train', 'val', 'test')},
     ('configs/avslowfast_r50_kinetics_from_slowfast.py', 'auto_scale_lr'):
     'inherited from the Kinetics recipe; disabled (enable=False)',
     ('tests/configs/epic_small.py',
