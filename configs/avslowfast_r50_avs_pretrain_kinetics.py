@@ -20,8 +20,8 @@ model = dict(
 # by max(0.5 s, clip span)) and easy negative (the audio of sample i + 1),
 # so the figures do not depend on batch size, workers or GPUs.
 dataset_type = 'UnlabeledAVDataset'
-# The audio-stream probe of the build runs on rank 0 only; its answers are
-# cached (keyed by path, size and mtime) in this config's default work dir,
+# The audio-stream probe of the build opens each file on one rank only; the
+# answers are cached (keyed by path, size and mtime) in the default work dir,
 # so a relaunch or `mim test` opens only new or changed files. Elsewhere:
 # --cfg-options train_dataloader.dataset.probe_cache=PATH (and val/test).
 probe_cache = 'work_dirs/avslowfast_r50_avs_pretrain_kinetics/' \

@@ -101,8 +101,8 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
     a folder scan has no list. Cost (``benchmarks/data_io.py``, distinct
     10-s mp4 files, 2-core VM): about 0.7 ms of CPU per probed file, so a
     240 k list took 3 min on every rank; now each file is probed by one
-    rank (8 ranks: 23 s each) and a later build costs 2-3 s (a ``stat``
-    per file and the cache's JSON).
+    rank (8 ranks: 21 s each) and a later build costs rank 0 about 3 s
+    (a ``stat`` per file and the cache's JSON).
 
     Args:
         ann_file (str, optional): List file; ``''`` or None with
