@@ -216,6 +216,11 @@ def test_avs_pretrain_kinetics_config():
     assert train.ann_file.endswith('kinetics400_train_list_videos.txt')
     assert {'type': 'AudioLogMelClips', 'num_frames': 128,
             'with_negative': True} in train.pipeline
+    # the audio-stream probe is cached in the config's default work dir
+    for split in ('train', 'val', 'test'):
+        assert cfg[f'{split}_dataloader'].dataset.probe_cache == (
+            'work_dirs/avslowfast_r50_avs_pretrain_kinetics/'
+            'audio_probe_cache.json')
     for split in ('val', 'test'):
         dataset = cfg[f'{split}_dataloader'].dataset
         assert dataset.type == 'UnlabeledAVDataset'

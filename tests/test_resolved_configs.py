@@ -89,6 +89,10 @@ INTENDED = {
      'model.backbone.pretrained'):
     'the SlowFast checkpoint is model.backbone.pretrained, as in the other '
     '*_from_slowfast configs (the same load)',
+    **{('configs/avslowfast_r50_avs_pretrain_kinetics.py',
+        f'{split}_dataloader.dataset.probe_cache'):
+       'the audio-stream probe is cached in the default work dir (issue 21)'
+       for split in ('train', 'val', 'test')},
     ('configs/avslowfast_r50_kinetics_from_slowfast.py', 'auto_scale_lr'):
     'inherited from the Kinetics recipe; disabled (enable=False)',
     ('tests/configs/epic_small.py',

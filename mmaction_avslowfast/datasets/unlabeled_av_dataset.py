@@ -2,7 +2,6 @@
 import logging
 import os
 import os.path as osp
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.fileio import list_from_file
@@ -11,8 +10,11 @@ from mmengine.logging import print_log
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
-from ..audio.container import AudioDecodeError, open_for_audio
+from .audio_probe import has_audio_stream, probe_audio_streams
 from .unreadable import UnreadableSampleMixin
+
+__all__ = ['UnlabeledAVDataset', 'VIDEO_EXTENSIONS', 'has_audio_stream',
+           'scan_videos']
 
 #: Extensions :class:`UnlabeledAVDataset` scans for (case-insensitive).
 VIDEO_EXTENSIONS = ('.mp4', '.m4v', '.avi', '.mkv', '.mov', '.webm', '.flv',
@@ -38,25 +40,6 @@ def scan_videos(root: str,
                     osp.relpath(osp.join(folder, name), root).replace(
                         os.sep, '/'))
     return sorted(names)
-
-
-def has_audio_stream(path: str) -> Optional[bool]:
-    """Whether a media file has an audio stream, from its container header.
-
-    Opens the file with :func:`~mmaction_avslowfast.audio.container.
-    open_for_audio` (the opener of the audio readers; short stream probing
-    for mp4/mov) and decodes nothing.
-
-    Returns:
-        bool | None: None when the file cannot be opened (missing, empty,
-        not a media file, truncated container).
-    """
-    try:
-        container, _ = open_for_audio(path)
-    except AudioDecodeError:
-        return None
-    with container:
-        return len(container.streams.audio) > 0
 
 
 @DATASETS.register_module()
@@ -91,15 +74,35 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
     that cannot be opened are kept: loading them raises
     :class:`~mmaction_avslowfast.datasets.unreadable.UnreadableMediaError`
     and ``on_unreadable`` decides (redraw, miss or error, as in
-    ``AVVideoDataset``). Probe cost per file, measured on synthetic 1 s
-    videos (``write_av_video``, 32x32, 16 fps, AAC/Opus/MP3; 2-core CPU,
-    page cache warm, one thread): mp4/mov 0.7 ms (short probe), mkv 1.0 ms,
-    webm 0.6 ms, avi 0.4 ms, MPEG-TS 2.0 ms; 0.2-0.4 ms without audio. A
-    240k-video list thus takes about 3 minutes of CPU per process; on a
-    network file system the file opens dominate, which the
-    ``probe_threads`` overlap. ``filter_no_audio=False`` skips the probe
-    (the audio transforms' ``on_missing_audio`` then handles those
-    files).
+    ``AVVideoDataset``). ``filter_no_audio=False`` skips the probe (the
+    audio transforms' ``on_missing_audio`` then handles those files).
+
+    The probe is done once, not once per rank
+    (:func:`~.audio_probe.probe_audio_streams`):
+
+    - distributed run (``mmengine.dist``): rank 0 reads the cache and
+      broadcasts its answers (one byte per file); the files it has no
+      answer for are split over the ranks, each probes its share and the
+      answers are all-gathered, so every file is opened by one rank only
+      and a rank's share shrinks with the number of ranks. The ranks check
+      that they list the same files. Every rank must build the data set,
+      as MMEngine's runner does (``share_probe=False``: each rank probes
+      every file);
+    - ``probe_cache`` (a file; put it in the work dir or any writable
+      place, since data folders are often read-only): the answers are kept
+      across builds and runs, keyed by absolute path, size and mtime, so a
+      later build (resume, ``mim test``, a relaunch) opens only new or
+      changed files and ``stat``-s the others. Rank 0 reads and writes it;
+      an unwritable cache is reported and the build goes on.
+
+    One INFO line gives the files probed and those taken from the cache
+    (``self.probe_counts``). The data-set checker's cleaned list cannot
+    replace the probe: it keeps files without audio (a warning there), and
+    a folder scan has no list. Cost (``benchmarks/data_io.py``, distinct
+    10-s mp4 files, 2-core VM): about 0.7 ms of CPU per probed file, so a
+    240 k list took 3 min on every rank; now each file is probed by one
+    rank (8 ranks: 21 s each) and a later build costs rank 0 about 3 s
+    (a ``stat`` per file and the cache's JSON).
 
     Args:
         ann_file (str, optional): List file; ``''`` or None with
@@ -115,6 +118,11 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
         filter_no_audio (bool): Drop videos without an audio stream at
             build time. Default: True.
         probe_threads (int): Threads of the audio-stream probe. Default: 4.
+        probe_cache (str, optional): File caching the probe's answers (see
+            above); relative paths are relative to the working directory.
+            Default: None (no cache).
+        share_probe (bool): In a distributed run, split the probe over the
+            ranks (each file opened by one rank). Default: True.
         delimiter (str): Field separator of the list. Default: ``' '``.
         on_unreadable (str, optional): ``'redraw'`` (training default),
             ``'miss'`` or ``'error'`` (``test_mode`` default).
@@ -140,6 +148,8 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
                  video_exts: Sequence[str] = VIDEO_EXTENSIONS,
                  filter_no_audio: bool = True,
                  probe_threads: int = 4,
+                 probe_cache: Optional[str] = None,
+                 share_probe: bool = True,
                  delimiter: str = ' ',
                  easy_negative_offset: Optional[int] = None,
                  **kwargs) -> None:
@@ -165,6 +175,9 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
                                 f'.{e.lower()}' for e in video_exts)
         self.filter_no_audio = bool(filter_no_audio)
         self.probe_threads = max(int(probe_threads), 1)
+        self.probe_cache = probe_cache or None
+        self.share_probe = bool(share_probe)
+        self.probe_counts: dict = {}
         self.delimiter = delimiter
         self.no_audio_files: List[str] = []
         super().__init__(
@@ -216,9 +229,9 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
         if not self.filter_no_audio:
             return data_list
         paths = [info['filename'] for info in data_list]
-        with ThreadPoolExecutor(
-                min(self.probe_threads, max(len(paths), 1))) as pool:
-            audio = list(pool.map(has_audio_stream, paths))
+        audio, self.probe_counts = probe_audio_streams(
+            paths, self.probe_cache, self.probe_threads, self.share_probe)
+        self._log_probe(self.probe_counts)
         self.no_audio_files = [p for p, a in zip(paths, audio) if a is False]
         if self.no_audio_files:
             shown = ', '.join(
@@ -232,6 +245,29 @@ class UnlabeledAVDataset(UnreadableSampleMixin, BaseActionDataset):
                 logger='current',
                 level=logging.WARNING)
         return [info for info, a in zip(data_list, audio) if a is not False]
+
+    def _log_probe(self, counts: dict) -> None:
+        """One INFO line: files probed, taken from the cache, by which
+        rank; a WARNING when the cache file was ignored."""
+        where = ''
+        if counts['shared']:
+            where = (f' over {counts["world_size"]} ranks ({counts["rank"]}: '
+                     f'{counts["probed_here"]})')
+        cache = ''
+        if self.probe_cache:
+            cache = (f', {counts["cached"]} from the cache '
+                     f'{self.probe_cache!r}')
+            if counts.get('load_error'):
+                print_log(
+                    f'UnlabeledAVDataset: ignored the audio-stream probe '
+                    f'cache {self.probe_cache!r} ({counts["load_error"]}); '
+                    f'it is rewritten', logger='current',
+                    level=logging.WARNING)
+        print_log(
+            f'UnlabeledAVDataset: audio streams of '
+            f'{counts["probed"] + counts["cached"]} videos: '
+            f'{counts["probed"]} probed{where}{cache}',
+            logger='current', level=logging.INFO)
 
     def get_data_info(self, idx: int) -> dict:
         """Data info of sample ``idx``; with ``easy_negative_offset=k``

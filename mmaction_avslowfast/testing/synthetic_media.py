@@ -118,7 +118,8 @@ def write_av_video(path: str,
                    container_options: Optional[Dict[str, str]] = None,
                    video_codec: Optional[str] = None,
                    audio_codec: Optional[str] = None,
-                   audio_bit_rate: Optional[int] = None) -> Dict:
+                   audio_bit_rate: Optional[int] = None,
+                   audio_options: Optional[Dict[str, str]] = None) -> Dict:
     """Write a video with a video stream and (optionally) a tone as audio.
 
     By default an mp4 with H.264 video and AAC audio. The codecs follow the
@@ -183,6 +184,10 @@ def write_av_video(path: str,
             size by PyAV.
         audio_bit_rate (int, optional): Audio bit rate in bit/s (default:
             the encoder's).
+        audio_options (dict, optional): Audio encoder options, e.g.
+            ``{'aac_pns': '0'}`` (no perceptual noise substitution: the
+            decoder regenerates such bands from a random state that depends
+            on where decoding started).
 
     Returns:
         dict: ``path``, ``num_frames``, ``fps`` (float), ``duration``,
@@ -228,8 +233,9 @@ def write_av_video(path: str,
     if with_audio:
         astream = container.add_stream(audio_codec, rate=sample_rate)
         astream.layout = _LAYOUTS[channels]
-        if audio_codec in _AUDIO_OPTIONS:
-            astream.options = _AUDIO_OPTIONS[audio_codec]
+        if audio_codec in _AUDIO_OPTIONS or audio_options:
+            astream.options = dict(_AUDIO_OPTIONS.get(audio_codec, {}),
+                                   **(audio_options or {}))
         if audio_bit_rate:
             astream.bit_rate = audio_bit_rate
         mono = np.concatenate([

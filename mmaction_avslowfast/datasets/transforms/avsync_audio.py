@@ -14,19 +14,50 @@ The easy negative's file comes from the data set
 number of GPUs.
 """
 import math
-from typing import Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                      LogMelExtractor, ResamplerCache, clip_frame_positions,
-                      clip_frame_times, decode_audio, normalize_logmel)
+                      AudioSpanReader, LogMelExtractor, ResamplerCache,
+                      SpanDecodeUnsupported, StreamParametersChanged,
+                      check_waveform, clip_frame_positions, clip_frame_times,
+                      normalize_logmel, resampled_length, span_logmels)
 from ...audio.alignment import _gather
 
 #: Channel order of ``audios`` produced by :class:`AVSyncEvalAudio`.
 AVSYNC_CHANNELS = ('aligned', 'hard', 'easy')
+_MERGE_GAP = 64  # log-mel frames (~1 s): closer ranges decode as one
+
+
+def gather_from_spans(reader: AudioSpanReader, extractor: LogMelExtractor,
+                      positions: np.ndarray, total: int,
+                      resampler: Optional[Callable] = None) -> np.ndarray:
+    """Whole-track log-mel frame ``floor(p)`` of ``reader``'s track for each
+    position ``p`` (silence outside ``[0, total)``), decoding only the
+    frames the positions hit (:func:`~...audio.span_logmels`; ranges less
+    than ``_MERGE_GAP`` frames apart decode as one, so a looped clip that
+    wraps around the track end reads two ranges, not the whole track).
+
+    Args:
+        positions (np.ndarray): Fractional log-mel frames, any shape.
+        total (int): Log-mel frames of the whole track.
+
+    Returns:
+        np.ndarray: float32 ``[*positions.shape, n_mels]``, un-normalised.
+    """
+    index = np.floor(positions).astype(np.int64)
+    hit = np.unique(index[(index >= 0) & (index < total)])
+    segments = []
+    if hit.size:
+        cuts = np.nonzero(np.diff(hit) > _MERGE_GAP)[0]
+        firsts = hit[np.r_[0, cuts + 1]].tolist()
+        lasts = hit[np.r_[cuts, hit.size - 1]].tolist()
+        segments = list(zip(firsts, span_logmels(
+            reader, extractor, list(zip(firsts, lasts)), resampler)))
+    return _gather(segments, positions, extractor.n_mels)
 
 
 def hard_shift_positions(positions: np.ndarray, shift: float,
@@ -84,9 +115,19 @@ class AVSyncEvalAudio(BaseTransform):
        length).
 
     Nothing is random: the same sample gives the same three channels in
-    every run, worker and process. Both tracks are decoded whole with PyAV
-    (:func:`~...audio.decode_audio`, resampled to ``sample_rate``) and the
-    reference log-mel is computed once per track.
+    every run, worker and process. Only the spans the channels read are
+    decoded (``read_spans``, default): the sample's own track from the
+    aligned and hard-negative positions, the partner's from the easy
+    positions at the partner's own stream offset, each with an
+    :class:`~...audio.AudioSpanReader` (seeking; the track lengths, which
+    the hard shift and the loop need, come from the last packets). The
+    frames equal those of the whole-track log-mel up to float rounding
+    (``tests/datasets/test_avsync_audio_spans.py``; AAC bands coded as
+    noise, PNS, are regenerated from a random state that depends on where
+    decoding started, so those bins differ: both decodes are valid). A
+    stream without a duration or usable timestamps (Matroska / WebM,
+    whose streams carry no duration; MPEG-PS) is decoded whole, as with
+    ``read_spans=False``. Cost: ``benchmarks/data_io.py``.
 
     Required keys: ``filename`` (or ``audio_path``), ``avs_partner_filename``,
     ``frame_inds``, ``num_clips``, ``avg_fps`` or ``fps``. Optional:
@@ -111,6 +152,8 @@ class AVSyncEvalAudio(BaseTransform):
         sample_rate (int), n_fft (int), hop_length (int), n_mels (int):
             Log-mel recipe. Defaults: 16000, 512, 256, 80.
         mean (float), std (float): Normalisation. Defaults: -7.03, 4.66.
+        read_spans (bool): Decode only the spans read (see above); False
+            decodes both tracks whole. Default: True.
     """
 
     def __init__(self,
@@ -123,7 +166,8 @@ class AVSyncEvalAudio(BaseTransform):
                  hop_length: int = 256,
                  n_mels: int = 80,
                  mean: float = LOGMEL_MEAN,
-                 std: float = LOGMEL_STD) -> None:
+                 std: float = LOGMEL_STD,
+                 read_spans: bool = True) -> None:
         if min_shift <= 0:
             raise ValueError(f'AVSyncEvalAudio: min_shift must be > 0 s, got '
                              f'{min_shift}')
@@ -138,18 +182,24 @@ class AVSyncEvalAudio(BaseTransform):
         self.on_missing_audio = on_missing_audio
         self.mean = mean
         self.std = std
+        self.read_spans = bool(read_spans)
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
         self._resamplers = ResamplerCache(sample_rate)
 
-    def _track(self, path: str, results: Dict, role: str
-               ) -> Tuple[np.ndarray, float]:
-        """Un-normalised log-mel ``[T, n_mels]`` and stream offset (s) of
-        ``path``; ``[0, n_mels]`` under the ``'zeros'`` policy when the audio
-        cannot be read."""
+    def _channels(self, path: str, results: Dict, role: str,
+                  positions_of: Callable[[float, int], np.ndarray]
+                  ) -> np.ndarray:
+        """Un-normalised log-mel of ``path`` at ``positions_of(offset,
+        total)`` (the track's stream offset in s and its length in log-mel
+        frames); silence under the ``'zeros'`` policy when the audio cannot
+        be read (positions of an empty track at offset 0)."""
         try:
-            wave, offset = decode_audio(path, self.extractor.sample_rate,
-                                        self._resamplers)
+            reader = AudioSpanReader(path)
+            try:
+                return self._read(reader, positions_of)
+            finally:
+                reader.close()
         except AudioDecodeError as err:
             if self.on_missing_audio == 'error':
                 raise AudioDecodeError(
@@ -159,8 +209,40 @@ class AVSyncEvalAudio(BaseTransform):
             issue = f'{role} audio {path!r}: {err}'
             results['audio_issue'] = '; '.join(
                 filter(None, [results.get('audio_issue'), issue]))
-            return np.zeros((0, self.extractor.n_mels), np.float32), 0.0
-        return self.extractor(wave), offset
+            return _gather([], positions_of(0.0, 0), self.extractor.n_mels)
+
+    def _read(self, reader: AudioSpanReader,
+              positions_of: Callable[[float, int], np.ndarray]
+              ) -> np.ndarray:
+        """The spans (``read_spans``, seekable streams), else the whole
+        track."""
+        extractor = self.extractor
+        for _ in range(2 if self.read_spans else 0):  # again once if reopened
+            if not reader.seekable:
+                break
+            try:
+                total = extractor.num_frames(resampled_length(
+                    reader.num_samples(), reader.native_rate,
+                    extractor.sample_rate))
+                out = gather_from_spans(
+                    reader, extractor, positions_of(reader.offset, total),
+                    total, self._resamplers(reader.native_rate))
+            except StreamParametersChanged:
+                continue
+            except SpanDecodeUnsupported:
+                break
+            if not np.all(np.isfinite(out)):
+                raise AudioDecodeError(
+                    f'the audio of {reader.path!r} contains NaN/inf samples')
+            return out
+        wave = check_waveform(reader.read_all(), reader.path)
+        if not reader.native_rate or reader.native_rate <= 0:
+            raise AudioDecodeError(f'unknown audio sample rate in '
+                                   f'{reader.path!r} ({reader.native_rate})')
+        logmel = extractor(self._resamplers(reader.native_rate)(wave))
+        return _gather([(0, logmel)], positions_of(reader.offset,
+                                                   len(logmel)),
+                       extractor.n_mels)
 
     def transform(self, results: Dict) -> Dict:
         path = results.get('audio_path', results.get('filename'))
@@ -183,36 +265,43 @@ class AVSyncEvalAudio(BaseTransform):
             fps,
             start_index=results.get('start_index', 0),
             time_offset=results.get('audio_time_offset', 0.0))
+        rate, inside = self.extractor.frame_rate, [True]
+
+        def own_positions(offset: float, total: int) -> np.ndarray:
+            """Aligned and hard-negative positions ``[clips, 2, T]``."""
+            aligned = clip_frame_positions(clips, self.num_frames, rate,
+                                           offset)[:, 0]
+            hard, inside[0] = [], True
+            for pos in aligned:
+                span = (pos.max() - pos.min()) / rate
+                shift = max(self.min_shift,
+                            span if self.shift_by_clip else 0.)
+                shifted, ok = hard_shift_positions(pos, shift * rate, total)
+                hard.append(shifted)
+                inside[0] &= ok
+            return np.stack([aligned, np.stack(hard)], axis=1)
+
+        def easy_positions(offset: float, total: int) -> np.ndarray:
+            """The partner's positions ``[clips, 1, T]`` at its own stream
+            offset; a partner shorter than the clip times loops."""
+            easy = clip_frame_positions(clips, self.num_frames, rate,
+                                        offset)[:, 0]
+            if total:
+                easy = np.mod(easy, total)
+            return easy[:, None]
+
         results['audio_valid'] = True
-        own, own_offset = self._track(path, results, 'own')
-        other, other_offset = self._track(partner, results, 'partner')
-        rate = self.extractor.frame_rate
-
-        aligned = clip_frame_positions(clips, self.num_frames, rate,
-                                       own_offset)[:, 0]
-        hard, inside = [], True
-        for pos in aligned:
-            span = (pos.max() - pos.min()) / rate
-            shift = max(self.min_shift, span if self.shift_by_clip else 0.)
-            shifted, ok = hard_shift_positions(pos, shift * rate, len(own))
-            hard.append(shifted)
-            inside &= ok
-        easy = clip_frame_positions(clips, self.num_frames, rate,
-                                    other_offset)[:, 0]
-        if len(other):  # loop a partner track shorter than the clip times
-            easy = np.mod(easy, len(other))
-
-        n_mels = self.extractor.n_mels
-        own_clips = _gather([(0, own)], np.stack([aligned, np.stack(hard)],
-                                                 axis=1), n_mels)
-        easy_clips = _gather([(0, other)], easy[:, None], n_mels)
-        audios = np.concatenate([own_clips, easy_clips], axis=1)
+        audios = np.concatenate([
+            self._channels(path, results, 'own', own_positions),
+            self._channels(partner, results, 'partner', easy_positions)
+        ], axis=1)
         results['audios'] = normalize_logmel(audios, self.mean, self.std)
-        results['avs_hard_inside'] = bool(inside)
+        results['avs_hard_inside'] = bool(inside[0])
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
                 f'min_shift={self.min_shift}, '
                 f'shift_by_clip={self.shift_by_clip}, '
-                f"on_missing_audio='{self.on_missing_audio}')")
+                f"on_missing_audio='{self.on_missing_audio}', "
+                f'read_spans={self.read_spans})')
