@@ -48,62 +48,70 @@ CURRICULUM = tuple(
                  'r50_charades', 'r50_epic100')) + (
                      'tests/configs/charades_small.py',
                      'tests/configs/epic_small.py')
-# (config or None for all, path of the difference) -> reason
+TRANSFER = tuple(
+    f'configs/avslowfast_{name}.py'
+    for name in ('demo_avs_linear', 'demo_avs_world_linear',
+                 'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
+                 'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51'))
+FROM_SLOWFAST = 'configs/avslowfast_r50_kinetics_from_slowfast.py'
+
+
+def for_all(configs, paths, reason):
+    """Entries of :data:`INTENDED`: ``reason`` for every config and path."""
+    return {(name, path): reason for name in configs for path in paths}
+
+
+# (config, path of the difference) -> reason
 INTENDED = {
-    **{(name, 'custom_hooks'):
-       'AVA schedules DropPathway like every other recipe (DropPathwayHook: '
-       'the same draws on all ranks and on resume) and gets the default '
-       "runtime's AVSCurriculumHook (AVS is off there) and "
-       'CheckpointMatchHook'
-       for name in AVA},
-    **{(name, 'custom_hooks'):
-       'the AVS negative curriculum has its own hook, AVSCurriculumHook '
-       "(it was DropPathwayHook's second job); CheckpointMatchHook stops a "
-       'test whose checkpoint does not fit the model'
-       for name in CURRICULUM},
-    **{(f'configs/avslowfast_{name}.py', 'custom_hooks'):
-       'CheckpointMatchHook stops a test whose checkpoint does not fit the '
-       'model'
-       for name in ('demo_avs_linear', 'demo_avs_world_linear',
-                    'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
-                    'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
-    **{(name, 'custom_imports.imports'):
-       'the plugin registers its AVA dataset and detector on import; the '
-       'extra module names were redundant'
-       for name in AVA},
-    **{(name, 'model_wrapper_cfg'):
-       "AVA uses the plugin's DDP wrapper settings (CPU models too, no "
-       'unused parameters) like every other recipe'
-       for name in AVA},
-    **{(f'configs/avslowfast_{name}.py', 'model.blank_modalities'):
-       "the transfer configs state their audio fill ('mean' = zeros of the "
-       'normalised input, the fill they had) in the one blanking mechanism'
-       for name in ('demo_avs_linear', 'demo_avs_world_linear',
-                    'r50_avs_linear_ucf101', 'r50_avs_finetune_ucf101',
-                    'r50_avs_linear_hmdb51', 'r50_avs_finetune_hmdb51')},
-    ('configs/avslowfast_r50_kinetics_from_slowfast.py',
-     'model.backbone.init_cfg'):
-    'the SlowFast checkpoint is model.backbone.pretrained, as in the other '
-    '*_from_slowfast configs (the same load)',
-    ('configs/avslowfast_r50_kinetics_from_slowfast.py',
-     'model.backbone.pretrained'):
-    'the SlowFast checkpoint is model.backbone.pretrained, as in the other '
-    '*_from_slowfast configs (the same load)',
-    **{('configs/avslowfast_r50_avs_pretrain_kinetics.py',
-        f'{split}_dataloader.dataset.probe_cache'):
-       'the audio-stream probe is cached in the default work dir (issue 21)'
-       for split in ('train', 'val', 'test')},
-    ('configs/avslowfast_r50_kinetics_from_slowfast.py', 'auto_scale_lr'):
+    **for_all(
+        AVA, ['custom_hooks'],
+        'AVA schedules DropPathway like every other recipe (DropPathwayHook:'
+        ' the same draws on all ranks and on resume) and gets the default '
+        "runtime's AVSCurriculumHook (AVS is off there) and "
+        'CheckpointMatchHook'),
+    **for_all(
+        CURRICULUM, ['custom_hooks'],
+        'the AVS negative curriculum has its own hook, AVSCurriculumHook '
+        "(it was DropPathwayHook's second job); CheckpointMatchHook stops a "
+        'test whose checkpoint does not fit the model'),
+    **for_all(
+        TRANSFER, ['custom_hooks'], 'CheckpointMatchHook stops a test whose '
+        'checkpoint does not fit the model'),
+    **for_all(
+        AVA, ['custom_imports.imports'], 'the plugin registers its AVA '
+        'dataset and detector on import; the extra module names were '
+        'redundant'),
+    **for_all(
+        AVA, ['model_wrapper_cfg'], "AVA uses the plugin's DDP wrapper "
+        'settings (CPU models too, no unused parameters) like every other '
+        'recipe'),
+    **for_all(
+        TRANSFER, ['model.blank_modalities'], 'the transfer configs state '
+        "their audio fill ('mean' = zeros of the normalised input, the fill "
+        'they had) in the one blanking mechanism'),
+    **for_all(
+        [FROM_SLOWFAST],
+        ['model.backbone.init_cfg', 'model.backbone.pretrained'],
+        'the SlowFast checkpoint is model.backbone.pretrained, as in the '
+        'other *_from_slowfast configs (the same load)'),
+    **for_all(
+        ['configs/avslowfast_r50_avs_pretrain_kinetics.py'], [
+            f'{split}_dataloader.dataset.probe_cache'
+            for split in ('train', 'val', 'test')
+        ], 'the audio-stream probe is cached in the default work dir '
+        '(issue 21)'),
+    (FROM_SLOWFAST, 'auto_scale_lr'):
     'inherited from the Kinetics recipe; disabled (enable=False)',
     ('tests/configs/epic_small.py',
      'model.backbone.slow_pathway.fusion_kernel'):
     "test configs: the EPIC recipe's 8x8 F->S kernel (7) on the small model",
-    **{('tests/configs/charades_small.py', f'{key}[0].io_backend'):
-       "test configs: the recipe's disk backend, the default"
-       for key in ('train_pipeline', 'val_pipeline', 'test_pipeline',
-                   'train_dataloader.dataset.pipeline',
-                   'val_dataloader.dataset.pipeline',
-                   'test_dataloader.dataset.pipeline')},
+    **for_all(['tests/configs/charades_small.py'], [
+        f'{key}[0].io_backend'
+        for key in ('train_pipeline', 'val_pipeline', 'test_pipeline',
+                    'train_dataloader.dataset.pipeline',
+                    'val_dataloader.dataset.pipeline',
+                    'test_dataloader.dataset.pipeline')
+    ], "test configs: the recipe's disk backend, the default"),
 }
 
 
