@@ -15,6 +15,13 @@ the three conditions side by side.
 scores over time above the spectrogram and writes them next to the picture
 as ``<out>_timeline.csv`` and ``<out>_timeline.json``.
 
+``--cam`` also computes the Grad-CAM of the top-1 class (``--cam-class K``:
+class K) on the first test view, at one stage per pathway (``--cam-layer
+slow.res3,fast.res3,audio.res4``; default: the deepest stage with a map of
+at least 4x4), and writes the picture ``<out stem>_cam.png`` (heat on the
+frames and on the log-mel) and the maps ``<out stem>_cam.npz``
+(``mmaction_avslowfast.apis.gradcam``).
+
 Class names: ``--label-map FILE`` (one name per line; ``k400`` is the
 Kinetics-400 map shipped with the package), else the ``classes`` of the
 checkpoint's ``meta['dataset_meta']``, else class indices.
@@ -23,7 +30,8 @@ Usage::
 
     python tools/demo.py VIDEO CONFIG CHECKPOINT [--label-map FILE]
         [--out PICTURE.png] [--device cpu|cuda] [--topk 5]
-        [--timeline] [--stride SECONDS] [--cfg-options KEY=VALUE ...]
+        [--timeline] [--stride SECONDS] [--cam] [--cam-layer NAMES]
+        [--cam-class K] [--cfg-options KEY=VALUE ...]
 """
 import argparse
 import os
@@ -59,11 +67,24 @@ def parse_args(argv=None):
     parser.add_argument('--num-frames', type=int, default=8,
                         help='frames in the picture\'s strip')
     parser.add_argument(
+        '--cam', action='store_true',
+        help='also write the Grad-CAM picture <out stem>_cam.png and maps '
+        '<out stem>_cam.npz (first test view)')
+    parser.add_argument(
+        '--cam-layer', help='Grad-CAM stages, pathway.stage, comma-'
+        'separated, e.g. slow.res3,fast.res3,audio.res4 (default: per '
+        'pathway the deepest stage with a map of at least 4x4)')
+    parser.add_argument(
+        '--cam-class', type=int,
+        help='class index to explain (default: the top-1 class)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, as for mim train / test')
     args = parser.parse_args(argv)
     if args.topk < 1 or args.stride <= 0 or args.batch_size < 1:
         parser.error('--topk and --batch-size must be >= 1 and --stride > 0')
+    if not args.cam and (args.cam_layer or args.cam_class is not None):
+        parser.error('--cam-layer and --cam-class need --cam')
     return args
 
 
@@ -129,6 +150,55 @@ def format_timeline(timeline, class_names) -> str:
     return '\n'.join(lines)
 
 
+def describe_cam(cam, class_names) -> str:
+    """Lines about a Grad-CAM: the class, the layers and their map sizes."""
+    from mmaction_avslowfast.apis.gradcam import PATHWAYS
+    from mmaction_avslowfast.apis.labels import class_label
+    sizes = ', '.join(
+        f'{cam.layers[p]} ({"x".join(map(str, cam.map_sizes[p]))})'
+        for p in PATHWAYS)
+    return (f'Grad-CAM of {class_label(cam.label, class_names)} '
+            f'[{cam.label}] (video score {cam.scores[cam.label]:.4f}) on '
+            f'test view 0 (frames {cam.frame_inds[0]}-'
+            f'{cam.frame_inds[-1]}): {sizes}')
+
+
+def check_cam_args(model, args, num_classes: int) -> str:
+    """Why ``--cam`` cannot run with this model and these options ('' if
+    it can): not an AVSlowFast, an unknown stage (the valid ones listed),
+    a class out of range."""
+    from mmaction_avslowfast.apis import gradcam
+    try:
+        gradcam.parse_cam_layers(args.cam_layer,
+                                 list(gradcam.cam_stages(model.backbone)))
+    except (TypeError, ValueError) as err:
+        return str(err)
+    if args.cam_class is not None and not 0 <= args.cam_class < num_classes:
+        return (f'--cam-class {args.cam_class} out of range: the model has '
+                f'{num_classes} classes')
+    return ''
+
+
+def write_cam(model, args, pipeline, class_names, stem: str) -> int:
+    """``--cam``: the Grad-CAM picture and maps next to the picture; the
+    exit code (2: the model cannot be explained, e.g. a head with several
+    score sets)."""
+    from mmaction_avslowfast import apis, visualization
+    try:
+        cam = apis.av_gradcam(model, args.video, args.cam_layer,
+                              args.cam_class, pipeline)
+    except TypeError as err:
+        print(f'error: --cam: {err}', file=sys.stderr)
+        return 2
+    print(describe_cam(cam, class_names))
+    figure = visualization.build_cam_figure(
+        cam, class_names, osp.basename(args.video))
+    figure.savefig(f'{stem}_cam.png', dpi=80)
+    cam.save_npz(f'{stem}_cam.npz')
+    print(f'Grad-CAM: {stem}_cam.png, {stem}_cam.npz')
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
@@ -148,6 +218,10 @@ def main(argv=None) -> int:
     pipeline = apis.build_test_pipeline(model.cfg)
     comparison = apis.compare_modalities(model, args.video, pipeline)
     num_classes = len(comparison.scores['audiovisual'])
+    problem = check_cam_args(model, args, num_classes) if args.cam else ''
+    if problem:
+        print(f'error: --cam: {problem}', file=sys.stderr)
+        return 2
     class_names = apis.class_names_of(model, num_classes, args.label_map)
     print(describe_sampling(summary, comparison))
     if getattr(model, 'blank_fills', {}):
@@ -182,6 +256,9 @@ def main(argv=None) -> int:
         times, class_names, args.topk, timeline)
     figure.savefig(out, dpi=80)
     print(f'picture: {out} ({time.time() - start:.1f} s)')
+    if args.cam:
+        return write_cam(model, args, pipeline, class_names,
+                         osp.splitext(out)[0])
     return 0
 
 

@@ -8,12 +8,15 @@
   grey (``blank='imgs'``); :func:`compare_modalities` runs the three
   conditions (:mod:`.conditions`);
 - :func:`inference_timeline`: one clip every ``stride`` seconds;
+- :func:`av_gradcam`: Grad-CAM of a class over the frames and the log-mel
+  of the first test view (:mod:`.gradcam`);
 
 Importing it imports (registers) the plugin first, as any
 ``mmaction_avslowfast`` submodule does.
 """
 from .conditions import (CONDITION_TITLES, CONDITIONS, forward_blanked,
                          pipeline_silence_value)
+from .gradcam import AVGradCAM, av_gradcam
 from .inference import (ModalityComparison, build_test_pipeline,
                         compare_modalities, inference_av, init_av_recognizer,
                         run_test_pipeline)
@@ -32,5 +35,6 @@ __all__ = [
     'WindowFrames', 'window_offsets', 'save_timeline', 'timeline_rows',
     'BUILTIN_LABEL_MAPS', 'RankedClass', 'read_label_map',
     'resolve_label_map', 'class_names_of', 'topk_classes', 'VideoSummary',
-    'describe_video', 'frame_strip', 'TrackLogMel', 'track_logmel'
+    'describe_video', 'frame_strip', 'TrackLogMel', 'track_logmel',
+    'av_gradcam', 'AVGradCAM'
 ]
