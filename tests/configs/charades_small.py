@@ -4,15 +4,11 @@
 # a quarter of the width, 16-frame clips), no pretrained checkpoint, and
 # 32-px crops of the 80x64 videos. ann_file / data_prefix.video come with
 # --cfg-options.
-_base_ = '../../configs/avslowfast_r50_charades.py'
+_base_ = [
+    '../../configs/avslowfast_r50_charades.py', './_base_/small_model.py'
+]
 
-model = dict(
-    backbone=dict(
-        pretrained=None, resample_rate=4, speed_ratio=4, channel_ratio=4,
-        clip_len=16, audio_frames=64, audio_fusion_interm=16,
-        slow_pathway=dict(depth=18, base_channels=16),
-        fast_pathway=dict(depth=18, base_channels=4)),
-    cls_head=dict(in_channels=128 + 32 + 64))
+model = _base_.small_model
 
 # pipeline step type -> the arguments that shrink it
 small_steps = dict(

@@ -3,15 +3,11 @@
 # heads with the demo model's size (ResNet-18, a quarter of the width,
 # 16-frame clips), no pretrained checkpoint, frames resized to 32x32 and 2
 # views per segment. Paths and loader sizes come with --cfg-options.
-_base_ = ['../../configs/avslowfast_r50_epic100.py']
+_base_ = [
+    '../../configs/avslowfast_r50_epic100.py', './_base_/small_model.py'
+]
 
-model = dict(
-    backbone=dict(
-        pretrained=None, resample_rate=4, speed_ratio=4, channel_ratio=4,
-        clip_len=16, audio_frames=64, audio_fusion_interm=16,
-        slow_pathway=dict(depth=18, base_channels=16),
-        fast_pathway=dict(depth=18, base_channels=4)),
-    cls_head=dict(in_channels=128 + 32 + 64))
+model = _base_.small_model
 
 # 16-frame clips with 64 log-mel frames; frames resized to 32x32 (no crop).
 small_args = dict(
