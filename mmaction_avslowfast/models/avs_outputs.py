@@ -10,6 +10,7 @@ after the call. Backbones whose ``forward`` has no ``return_avs`` parameter
 import inspect
 from typing import Dict, Tuple
 
+import torch
 from torch import Tensor, nn
 
 
@@ -38,7 +39,10 @@ def add_avs_outputs(losses: Dict[str, Tensor], avs: Dict[str, Tensor],
     Every entry keeps its own key, so MMEngine's ``parse_losses`` optimises
     the ``loss_*`` ones and logs all of them. A key that a head already uses
     is refused, and so is an entry that carries a gradient under a name
-    without ``'loss'`` (MMEngine would log it but never optimise it).
+    without ``'loss'`` (MMEngine would log it but never optimise it). A
+    logged-only entry that is undefined in this iteration (a pair accuracy
+    without a valid pair, NaN, e.g. when the audio input is blanked) is left
+    out: a NaN would spoil the log's moving average for a whole window.
 
     Args:
         losses (dict): The head's losses (and logged accuracies).
@@ -57,5 +61,7 @@ def add_avs_outputs(losses: Dict[str, Tensor], avs: Dict[str, Tensor],
                 f'{owner}: backbone AVS output {name!r} carries a gradient '
                 "but its name must contain 'loss' for MMEngine to optimise "
                 'it (names without it are only logged)')
+        if 'loss' not in name and not bool(torch.isfinite(value).all()):
+            continue
         losses[name] = value
     return losses

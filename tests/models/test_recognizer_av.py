@@ -87,6 +87,20 @@ def test_loss_contains_avs_outputs_as_separate_entries():
         (losses['loss_cls'] + losses['loss_avs_res3']).item())
 
 
+def test_undefined_pair_accuracy_is_not_logged():
+    """No valid pair (e.g. blanked audio): the NaN pair accuracy is left out
+    of the log, the loss stays."""
+    model = build_recognizer(backbone=dict(type=ToyAVBackbone, avs={
+        'loss_avs_res3': lambda m: m.audio.weight.sum() * 0,
+        'avs_pair_acc_res3': lambda m: torch.tensor(float('nan')),
+        'avs_pair_acc_res4': lambda m: torch.tensor(0.5)})).train()
+    data = model.data_preprocessor(data_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert 'avs_pair_acc_res3' not in losses
+    assert losses['avs_pair_acc_res4'].item() == 0.5
+    assert losses['loss_avs_res3'].item() == 0
+
+
 def test_backbone_without_return_avs_trains_on_the_head_loss():
     model = build_recognizer(backbone=dict(type=PlainAVBackbone)).train()
     data = model.data_preprocessor(data_batch(), training=True)
