@@ -18,7 +18,7 @@ REGISTRIES = dict(MODELS=registry.MODELS, TRANSFORMS=registry.TRANSFORMS,
 EXPECTED = dict(
     MODELS=['AVSlowFast', 'AVSlowFastAudioPathway', 'AVSlowFastHead', 'AVRecognizer3D',
             'AVSlowFastDetector', 'AVRoIHead', 'AVRoIExtractor3D', 'AVBBoxHead',
-            'EpicKitchensHead', 'AVSPretrainer'],
+            'EpicKitchensHead', 'AVSPretrainer', 'AudioLogMelPreprocessor'],
     HOOKS=['DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook',
            'RecomputeBNStatsHook'],
     TRANSFORMS=['LoadAudioFromVideo', 'AudioLogMelClips', 'LoadLogMel', 'AlignAudioViews',

@@ -7,8 +7,11 @@ Three concepts, one module group each, read top-down:
   :mod:`.decode` (whole-track decoding; PyAV is the only audio reader);
 - DSP: :mod:`.resample` (windowed-sinc resampling), :mod:`.logmel` (the
   reference log-mel recipe and normalisation);
-- alignment: :mod:`.alignment` (clip times -> log-mel frame spans, AVS
-  negatives, cutting clips from a track or from decoded spans).
+- alignment: :mod:`.alignment` (clip times -> log-mel frame positions,
+  AVS negatives, cutting clips from a full-track log-mel), :mod:`.spans`
+  (the ranges those positions read, decoded and resampled, and each output
+  frame's samples cut out of them for the log-mel, on the workers or on
+  the model's device).
 
 The registered transforms in :mod:`mmaction_avslowfast.datasets.transforms`
 are thin wrappers over these functions; ``tools/data/extract_logmel.py``
@@ -17,16 +20,18 @@ computed and sliced by the same code.
 """
 from .alignment import (ClipFrames, clip_frame_positions, clip_frame_times,
                         clip_time_spans, logmel_clips,
-                        sample_negative_start, span_logmel_clips,
-                        span_logmels)
+                        sample_negative_start)
 from .container import (AudioDecodeError, SpanDecodeUnsupported,
                         StreamParametersChanged, open_for_audio)
 from .decode import check_waveform, decode_audio
 from .logmel import (LOG_EPS, LOGMEL_MEAN, LOGMEL_STD, LogMelExtractor,
-                     normalize_logmel, silence_value, slice_logmel)
+                     normalize_logmel, silence_value, slice_logmel,
+                     windows_logmel)
 from .resample import (ResamplerCache, WaveformResampler, resample,
                        resampled_length)
 from .span_reader import AudioSpanReader
+from .spans import (DecodedTrack, frame_ranges, gather_windows, span_clips,
+                    span_segments)
 
 __all__ = [
     'AudioDecodeError', 'SpanDecodeUnsupported', 'StreamParametersChanged',
@@ -36,6 +41,7 @@ __all__ = [
     'LOGMEL_MEAN', 'LOGMEL_STD', 'LogMelExtractor', 'normalize_logmel',
     'silence_value', 'slice_logmel', 'clip_time_spans',
     'ClipFrames', 'clip_frame_times', 'clip_frame_positions',
-    'sample_negative_start', 'logmel_clips', 'span_logmel_clips',
-    'span_logmels'
+    'sample_negative_start', 'logmel_clips', 'windows_logmel',
+    'DecodedTrack', 'frame_ranges', 'gather_windows', 'span_clips',
+    'span_segments'
 ]

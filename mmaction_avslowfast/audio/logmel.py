@@ -59,6 +59,26 @@ class LogMelExtractor:
             norm='slaney',
             mel_scale='htk')
 
+    @property
+    def window(self) -> torch.Tensor:
+        """The analysis window (periodic Hann, ``[n_fft]``)."""
+        return self.spectrogram.window
+
+    @property
+    def filterbank(self) -> torch.Tensor:
+        """The mel filterbank, ``[n_fft // 2 + 1, n_mels]``."""
+        return self.mel_scale.fb
+
+    def windows_logmel(self, windows) -> np.ndarray:
+        """Log-mel of each frame of ``windows`` (float32 ``[..., n_fft]``,
+        a frame's samples each), float32 ``[..., n_mels]``, un-normalised;
+        equal to the frames of :meth:`__call__` up to float rounding
+        (:func:`windows_logmel`)."""
+        with torch.no_grad():
+            return windows_logmel(torch.from_numpy(
+                np.ascontiguousarray(windows, np.float32)), self.window,
+                                  self.filterbank).numpy()
+
     def _log_mel(self, waveforms: torch.Tensor) -> torch.Tensor:
         """``[..., num_samples]`` -> ``log(mel power + 1e-8)``
         ``[..., n_mels, T]``."""
@@ -122,6 +142,34 @@ class LogMelExtractor:
             logmel[i, :, :n].T.contiguous().numpy()
             for i, n in enumerate(counts)
         ]
+
+
+def windows_logmel(windows: torch.Tensor, window: torch.Tensor,
+                   filterbank: torch.Tensor) -> torch.Tensor:
+    """``log(mel power + 1e-8)`` of frames given by their samples, in one
+    batched call on their device (the workers' CPU, or the model's device
+    in :class:`~mmaction_avslowfast.models.AudioLogMelPreprocessor`).
+
+    The reference recipe frame by frame: window, real FFT, power
+    ``re^2 + im^2``, mel filterbank, log; what ``torch.stft`` (no
+    centering) + ``MelScale`` compute for the same samples. Always float32
+    (autocast off: a float16 mel product would lose the quiet bins).
+
+    Args:
+        windows (Tensor): ``[..., n_fft]`` samples of each frame; an
+            all-zero frame gives ``log(1e-8)``, the value of silence.
+        window (Tensor): ``[n_fft]`` analysis window.
+        filterbank (Tensor): ``[n_fft // 2 + 1, n_mels]``.
+
+    Returns:
+        Tensor: float32 ``[..., n_mels]``.
+    """
+    with torch.autocast(windows.device.type, enabled=False):
+        windows = windows.float()
+        spec = torch.fft.rfft(windows * window.to(windows), dim=-1)
+        power = spec.real.square() + spec.imag.square()
+        return torch.log(
+            torch.matmul(power, filterbank.to(power)) + LOG_EPS)
 
 
 def slice_logmel(logmel: np.ndarray,

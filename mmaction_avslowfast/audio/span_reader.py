@@ -54,6 +54,10 @@ class AudioSpanReader:
                 return self._open(fast_probe=False)
             raise AudioDecodeError(f'{self.path!r} has no audio stream')
         self._stream = streams.audio[0]
+        import av
+        for stream in streams:  # dropped by the demuxer (mov: not read)
+            if stream.index != self._stream.index:
+                stream.discard = av.stream.Discard.all
         codec = self._stream.codec_context
         if self._fast_probe and not (codec.sample_rate and codec.channels):
             return self._open(fast_probe=False)
@@ -181,10 +185,28 @@ class AudioSpanReader:
         """
         end = self._sample_index(self._start_pts + self._stream.duration)
         if self._stream.codec_context.name == 'aac':
+            indexed = self._indexed_end(end)
+            if indexed is not None:
+                return indexed
             last = self._last_packet(end - 2 * self.frame_size)
             if last is not None and not last.has_sidedata('skip_samples'):
                 return self._sample_index(last.pts) + self.frame_size
         return self._decoded_end(end)
+
+    def _indexed_end(self, end: int):
+        """AAC in the mov family: the last packet's position is the last
+        entry of the demuxer's sample index (read with the header), so the
+        track length is read without a seek. None when the index does not
+        reach the stream's stated end (e.g. a fragmented mp4 indexes its
+        fragments as they are read) or the container is not mov."""
+        if not self._container.format.name.startswith('mov'):
+            return None
+        entries = self._stream.index_entries
+        if not len(entries):
+            return None
+        last = entries[len(entries) - 1]
+        stop = self._sample_index(last.timestamp) + self.frame_size
+        return stop if 0 <= stop - end < self.frame_size else None
 
     def _last_packet(self, from_sample: int):
         """The last packet with a timestamp, demuxed from ``from_sample``

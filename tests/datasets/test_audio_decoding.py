@@ -17,8 +17,8 @@ from mmaction_avslowfast.audio import (
     AudioSpanReader, WaveformResampler)
 from mmaction_avslowfast.testing.synthetic_media import write_av_video
 
-# (container format, extension): mp4/mov take the short probe, Matroska and
-# MPEG-TS derive start times from packets and are probed fully.
+# (container format, extension): mp4/mov take the short probe, MPEG-TS a
+# probe without video decoding, Matroska is probed fully.
 CONTAINERS = [(None, 'mp4'), (None, 'mov'), ('matroska', 'mkv'),
               ('mpegts', 'ts')]
 AUDIO_STARTS = [0.5, -0.4]  # audio starts 0.5 s after / 0.4 s before video
@@ -88,7 +88,7 @@ def test_short_probe_reads_the_same_stream_parameters(offset_videos,
     for start in AUDIO_STARTS:
         path = offset_videos[(container, start)]['path']
         reader = AudioSpanReader(path)
-        assert reader._fast_probe == (container in ('mp4', 'mov'))
+        assert reader._fast_probe == (container in ('mp4', 'mov', 'ts'))
         if reader.seekable:
             assert reader_state(reader) == reader_state(
                 full_probe_reader(path))
@@ -96,6 +96,33 @@ def test_short_probe_reads_the_same_stream_parameters(offset_videos,
             assert reader.offset == pytest.approx(
                 full_probe_reader(path).offset)
         reader.close()
+
+
+@pytest.mark.parametrize('video_codec', ['libvpx', 'libvpx-vp9'])
+def test_webm_probe_without_video_decoders(tmp_path, video_codec):
+    """WebM (VP8 / VP9) is probed with audio decoders only and reads the
+    full probe's stream parameters, audio early or late; H.264 in Matroska
+    is probed fully (without decoding, its video start would be lost)."""
+    for start in AUDIO_STARTS:
+        path = write_av_video(
+            str(tmp_path / f'{start}.webm'), duration=2.0, fps=30,
+            tone_schedule=[(0.0, LOW_HZ)], sample_rate=48000, channels=2,
+            audio_start=start, video_codec=video_codec)['path']
+        reader = AudioSpanReader(path)
+        assert reader._fast_probe
+        full = full_probe_reader(path)
+        assert reader.offset == pytest.approx(start, abs=0.02)
+        assert (reader.offset, reader.native_rate, reader.channels,
+                reader._start_pts) == (full.offset, full.native_rate,
+                                       full.channels, full._start_pts)
+        np.testing.assert_array_equal(reader.read_all(), full.read_all())
+    h264 = write_av_video(
+        str(tmp_path / 'h264.webm'), duration=2.0, fps=30,
+        tone_schedule=[(0.0, LOW_HZ)], sample_rate=44100, channels=2,
+        audio_start=0.5, container_format='matroska')['path']
+    reader = AudioSpanReader(h264)
+    assert not reader._fast_probe
+    assert reader.offset == pytest.approx(0.5, abs=0.02)
 
 
 def test_misnamed_matroska_file_is_probed_fully(offset_videos, tmp_path):
@@ -161,6 +188,10 @@ def test_track_length_from_packets_equals_decoded_length(tone_videos,
                                    reader._stream.duration)
         assert reader.num_samples() == reader._decoded_end(end)
         assert reader.num_samples() == reader.read_all().size
+        # mp4: from the sample index read with the header, without a seek
+        indexed = reader._indexed_end(end)
+        assert (indexed is not None) == path.endswith('.mp4')
+        assert indexed in (None, reader.num_samples())
 
 
 @pytest.mark.parametrize('orig_sr', [44100, 48000, 22050, 8000, 11025,

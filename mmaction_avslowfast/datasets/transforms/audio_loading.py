@@ -20,12 +20,22 @@ from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                      AudioSpanReader, LogMelExtractor, ResamplerCache,
-                      SpanDecodeUnsupported, StreamParametersChanged,
-                      check_waveform, clip_frame_times, logmel_clips,
-                      span_logmel_clips)
+                      AudioSpanReader, DecodedTrack, LogMelExtractor,
+                      ResamplerCache, SpanDecodeUnsupported,
+                      StreamParametersChanged, check_waveform,
+                      clip_frame_times, logmel_clips, normalize_logmel,
+                      span_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
+LOGMEL_ON = ('worker', 'device')
+
+
+def check_logmel_on(where: str, owner: str) -> str:
+    """``where`` if it is ``'worker'`` or ``'device'``, else ValueError."""
+    if where not in LOGMEL_ON:
+        raise ValueError(f'{owner}: logmel must be one of {LOGMEL_ON}, got '
+                         f'{where!r}')
+    return where
 
 
 def _check_policy(policy: str) -> str:
@@ -73,10 +83,11 @@ class LoadAudioFromVideo(BaseTransform):
     """Open the audio of the sample's file with PyAV (mono, resampled on
     decode).
 
-    Opens the file and reads the stream headers only (a short probe for
-    mp4/mov, see :func:`~...audio.open_for_audio`); the decoding is deferred
+    Opens the file and reads the stream headers only (no video decoding for
+    mp4/mov, MPEG-TS and WebM, see :func:`~...audio.open_for_audio`); the
+    decoding is deferred
     to :class:`AudioLogMelClips`, which decodes just the time spans of the
-    sampled clips and negatives (seeking, see :func:`span_logmel_clips`)
+    sampled clips and negatives (seeking, see :func:`~...audio.span_clips`)
     and falls back to the whole track when the stream has no duration /
     timestamps. The features equal those of the whole track (max abs diff
     < 1e-3 normalised). Decode errors found then are handled with this
@@ -155,16 +166,30 @@ class AudioLogMelClips(BaseTransform):
     The audio follows the frames the sampler returned. For a clip whose
     ``frame_inds`` are strictly increasing (every clip of a video long
     enough for the sampler), the span from its first to its last frame time
-    is mapped onto the full-track log-mel (computed once per sample) and
-    resampled to ``num_frames`` frames by nearest index. Any other clip
-    (looped by ``SampleFrames``' ``out_of_bound_opt='loop'`` in a video
-    shorter than the clip, repeated, clamped, out of order)
-    reads, at output frame ``j``, the time of its frame ``inds[floor(x)]``
-    plus ``frac(x) * dt``, with ``x = j * (clip_len - 1) / (num_frames -
-    1)`` and ``dt`` the clip's most common positive frame step over
-    ``fps``: ``[0, 2, 0, 2, ...]`` gets the audio of frames 0, 2, 0, 2, ...
-    (see :mod:`mmaction_avslowfast.audio.alignment`). The features are then
-    normalised. Frames outside the audio track read as silence.
+    is mapped onto the full-track log-mel and resampled to ``num_frames``
+    frames by nearest index. Any other clip (looped by ``SampleFrames``'
+    ``out_of_bound_opt='loop'`` in a video shorter than the clip, repeated,
+    clamped, out of order) reads, at output frame ``j``, the time of its
+    frame ``inds[floor(x)]`` plus ``frac(x) * dt``, with ``x = j *
+    (clip_len - 1) / (num_frames - 1)`` and ``dt`` the clip's most common
+    positive frame step over ``fps``: ``[0, 2, 0, 2, ...]`` gets the audio
+    of frames 0, 2, 0, 2, ... (see :mod:`mmaction_avslowfast.audio.
+    alignment`). The features are then normalised. Frames outside the
+    audio track read as silence.
+
+    From a file opened by :class:`LoadAudioFromVideo`, only the samples of
+    the log-mel frames read are decoded, resampled and transformed
+    (:func:`~mmaction_avslowfast.audio.span_clips`); a stream that cannot
+    be read by ranges is decoded whole, then cut the same way. The
+    features equal the whole track's up to float rounding.
+
+    ``logmel='device'``: the log-mel is left to the model's data
+    preprocessor (``AudioLogMelPreprocessor``, one batched call for the
+    batch on the model's device): ``audios`` then holds each output
+    frame's ``n_fft`` samples (zeros for silence), float32 ``[num_clips, C,
+    num_frames, n_fft]``, which the preprocessor turns into the normalised
+    log-mel this transform would have written (same ``mean`` / ``std``
+    there). Precomputed features (:class:`LoadLogMel`) stay log-mel.
 
     Frame times: ``(frame_ind - start_index) / fps + audio_time_offset``,
     where ``fps`` is ``avg_fps`` (``DecordInit`` / ``PyAVInit``) or ``fps``
@@ -174,14 +199,16 @@ class AudioLogMelClips(BaseTransform):
     trimmed segment of a longer audio file).
 
     Required keys: ``frame_inds``, ``num_clips``, ``avg_fps`` or ``fps``,
-    and either ``audio_waveform`` + ``audio_sample_rate`` (from
-    :class:`LoadAudioFromVideo`) or ``audio_logmel`` + ``audio_frame_rate``
-    (from :class:`LoadLogMel`). Optional: ``start_index``,
-    ``audio_offset``, ``audio_time_offset``.
+    and ``audio_reader`` (from :class:`LoadAudioFromVideo`),
+    ``audio_waveform`` + ``audio_sample_rate`` or ``audio_logmel`` +
+    ``audio_frame_rate`` (from :class:`LoadLogMel`). Optional:
+    ``start_index``, ``audio_offset``, ``audio_time_offset``.
 
     Added keys: ``audios`` float32 ``[num_clips, C, num_frames, n_mels]``
-    (C = 1, or 2 with the hard negative in channel 1), ``audio_valid`` (set
-    to True if absent). Removed keys: ``audio_waveform``, ``audio_logmel``.
+    (C = 1, or 2 with the hard negative in channel 1; ``n_fft`` samples
+    instead of ``n_mels`` with ``logmel='device'``), ``audio_valid`` (set
+    to True if absent). Removed keys: ``audio_reader``, ``audio_waveform``,
+    ``audio_logmel``.
 
     Flips and crops do not touch ``audios``; use :class:`AlignAudioViews`
     after ``FormatShape`` to match the video views.
@@ -197,6 +224,8 @@ class AudioLogMelClips(BaseTransform):
             Log-mel recipe for the online path. Defaults: 16000, 512, 256,
             80.
         mean (float), std (float): Normalisation. Defaults: -7.03, 4.66.
+        logmel (str): ``'worker'`` (default: computed here) or
+            ``'device'`` (see above).
     """
 
     def __init__(self,
@@ -208,33 +237,19 @@ class AudioLogMelClips(BaseTransform):
                  hop_length: int = 256,
                  n_mels: int = 80,
                  mean: float = LOGMEL_MEAN,
-                 std: float = LOGMEL_STD) -> None:
+                 std: float = LOGMEL_STD,
+                 logmel: str = 'worker') -> None:
         self.num_frames = num_frames
         self.with_negative = with_negative
         self.negative_gap = negative_gap
         self.mean = mean
         self.std = std
+        self.logmel = check_logmel_on(logmel, 'AudioLogMelClips')
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
         self._resampler = ResamplerCache(sample_rate)
 
-    def _full_track(self, results: Dict):
-        if 'audio_logmel' in results:
-            return (results.pop('audio_logmel'),
-                    float(results['audio_frame_rate']))
-        if 'audio_waveform' not in results:
-            raise KeyError('AudioLogMelClips needs "audio_waveform" '
-                           '(LoadAudioFromVideo) or "audio_logmel" '
-                           '(LoadLogMel) in the results')
-        rate = results.get('audio_sample_rate', self.extractor.sample_rate)
-        if rate != self.extractor.sample_rate:
-            raise ValueError(
-                f'audio_sample_rate {rate} != AudioLogMelClips.sample_rate '
-                f'{self.extractor.sample_rate}')
-        wave = results.pop('audio_waveform')
-        return self.extractor(wave), self.extractor.frame_rate
-
-    def transform(self, results: Dict) -> Dict:
+    def transform(self, results: Dict) -> Optional[Dict]:
         fps = results.get('avg_fps', results.get('fps'))
         if fps is None:
             raise KeyError('AudioLogMelClips needs "avg_fps" (DecordInit) or '
@@ -245,75 +260,92 @@ class AudioLogMelClips(BaseTransform):
             fps,
             start_index=results.get('start_index', 0),
             time_offset=results.get('audio_time_offset', 0.0))
+        if 'audio_logmel' in results:  # precomputed (LoadLogMel)
+            results['audios'] = logmel_clips(
+                results.pop('audio_logmel'),
+                spans,
+                float(results['audio_frame_rate']),
+                audio_offset=results.get('audio_offset', 0.0),
+                num_frames=self.num_frames,
+                with_negative=self.with_negative,
+                negative_gap=self.negative_gap,
+                mean=self.mean,
+                std=self.std)
+            results.setdefault('audio_valid', True)
+            return results
         if 'audio_reader' in results:
-            return self._from_reader(results, spans)
-        logmel, frame_rate = self._full_track(results)
-        results['audios'] = logmel_clips(
-            logmel,
-            spans,
-            frame_rate,
-            audio_offset=results.get('audio_offset', 0.0),
-            num_frames=self.num_frames,
-            with_negative=self.with_negative,
-            negative_gap=self.negative_gap,
-            mean=self.mean,
-            std=self.std)
+            windows = self._from_reader(results, spans)
+            if windows is None:
+                return None
+        elif 'audio_waveform' in results:
+            windows = self._clips(self._waveform_track(results), spans)
+        else:
+            raise KeyError('AudioLogMelClips needs "audio_reader" or '
+                           '"audio_waveform" (LoadAudioFromVideo) or '
+                           '"audio_logmel" (LoadLogMel) in the results')
+        results['audios'] = windows if self.logmel == 'device' else \
+            normalize_logmel(self.extractor.windows_logmel(windows),
+                             self.mean, self.std)
         results.setdefault('audio_valid', True)
         return results
 
-    def _from_reader(self, results: Dict, spans: np.ndarray
-                     ) -> Optional[Dict]:
-        """Decode only the clip (and negative) spans; whole track when the
-        stream does not allow it. Decode errors follow the reader's
-        ``on_missing_audio`` policy."""
-        reader = results.pop('audio_reader')
+    def _clips(self, reader, spans) -> np.ndarray:
+        return span_clips(reader, self.extractor, spans, self.num_frames,
+                          self.with_negative, self.negative_gap,
+                          resampler=self._resampler(reader.native_rate))
+
+    def _check_rate(self, results: Dict) -> None:
         rate = results.get('audio_sample_rate', self.extractor.sample_rate)
         if rate != self.extractor.sample_rate:
-            reader.close()
             raise ValueError(
                 f'audio_sample_rate {rate} != AudioLogMelClips.sample_rate '
                 f'{self.extractor.sample_rate}')
+
+    def _waveform_track(self, results: Dict) -> DecodedTrack:
+        """``audio_waveform`` (at ``audio_sample_rate``) as a track."""
+        self._check_rate(results)
+        return DecodedTrack(
+            np.asarray(results.pop('audio_waveform'), np.float32),
+            self.extractor.sample_rate, results.get('audio_offset', 0.0))
+
+    def _from_reader(self, results: Dict, spans) -> Optional[np.ndarray]:
+        """Decode only the clip (and negative) spans; the whole track when
+        the stream does not allow it. Decode errors follow the reader's
+        ``on_missing_audio`` policy (None: skip the sample)."""
+        reader = results.pop('audio_reader')
         try:
-            audios = None
+            self._check_rate(results)
+            windows = None
             state = np.random.get_state()
             for _ in range(2):  # again once if the reader was reopened
                 if not reader.seekable:
                     break
                 try:
-                    audios = span_logmel_clips(
-                        reader, self.extractor, spans, self.num_frames,
-                        self.with_negative, self.negative_gap, self.mean,
-                        self.std,
-                        resampler=self._resampler(reader.native_rate))
+                    windows = self._clips(reader, spans)
                     break
                 except SpanDecodeUnsupported as err:
                     np.random.set_state(state)  # redraw the same negative
                     if not isinstance(err, StreamParametersChanged):
                         break
-            if audios is None:
-                results['audio_waveform'] = self._whole_track(reader)
-                results.pop('audio_reader', None)
-                return self.transform(results)
-            if not np.all(np.isfinite(audios)):
+            if windows is None:
+                windows = self._clips(
+                    DecodedTrack(check_waveform(reader.read_all(),
+                                                reader.path),
+                                 reader.native_rate, reader.offset), spans)
+            if not np.all(np.isfinite(windows)):
                 raise AudioDecodeError(
                     f'the audio of {reader.path!r} contains NaN/inf samples')
         except AudioDecodeError as err:
             if _no_waveform(reader.on_missing_audio, results, reader.path,
                             err) is None:
                 return None
-            return self.transform(results)
+            return self._clips(self._waveform_track(results), spans)
         finally:
             reader.close()
-        results['audios'] = audios
-        results.setdefault('audio_valid', True)
-        return results
-
-    def _whole_track(self, reader) -> np.ndarray:
-        wave = check_waveform(reader.read_all(), reader.path)
-        return self._resampler(reader.native_rate)(wave)
+        return windows
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
                 f'with_negative={self.with_negative}, '
                 f'negative_gap={self.negative_gap}, mean={self.mean}, '
-                f'std={self.std})')
+                f"std={self.std}, logmel='{self.logmel}')")

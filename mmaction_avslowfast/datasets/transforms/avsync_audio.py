@@ -21,32 +21,37 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                      AudioSpanReader, LogMelExtractor, ResamplerCache,
-                      SpanDecodeUnsupported, StreamParametersChanged,
-                      check_waveform, clip_frame_positions, clip_frame_times,
-                      normalize_logmel, resampled_length, span_logmels)
-from ...audio.alignment import _gather
+                      AudioSpanReader, DecodedTrack, LogMelExtractor,
+                      ResamplerCache, SpanDecodeUnsupported,
+                      StreamParametersChanged, check_waveform,
+                      clip_frame_positions, clip_frame_times, gather_windows,
+                      normalize_logmel, resampled_length, span_segments)
+from .audio_loading import check_logmel_on
 
 #: Channel order of ``audios`` produced by :class:`AVSyncEvalAudio`.
 AVSYNC_CHANNELS = ('aligned', 'hard', 'easy')
 _MERGE_GAP = 64  # log-mel frames (~1 s): closer ranges decode as one
 
 
-def gather_from_spans(reader: AudioSpanReader, extractor: LogMelExtractor,
+def gather_from_spans(reader, extractor: LogMelExtractor,
                       positions: np.ndarray, total: int,
                       resampler: Optional[Callable] = None) -> np.ndarray:
-    """Whole-track log-mel frame ``floor(p)`` of ``reader``'s track for each
-    position ``p`` (silence outside ``[0, total)``), decoding only the
-    frames the positions hit (:func:`~...audio.span_logmels`; ranges less
-    than ``_MERGE_GAP`` frames apart decode as one, so a looped clip that
-    wraps around the track end reads two ranges, not the whole track).
+    """The samples of whole-track log-mel frame ``floor(p)`` of
+    ``reader``'s track for each position ``p`` (zeros, i.e. silence,
+    outside ``[0, total)``), decoding only the frames the positions hit
+    (:func:`~...audio.span_segments`; ranges less than ``_MERGE_GAP``
+    frames apart decode as one, so a looped clip that wraps around the
+    track end reads two ranges, not the whole track).
 
     Args:
+        reader: An :class:`~...audio.AudioSpanReader` or a
+            :class:`~...audio.DecodedTrack`.
         positions (np.ndarray): Fractional log-mel frames, any shape.
         total (int): Log-mel frames of the whole track.
 
     Returns:
-        np.ndarray: float32 ``[*positions.shape, n_mels]``, un-normalised.
+        np.ndarray: float32 ``[*positions.shape, n_fft]``; their log-mel
+        (:func:`~...audio.windows_logmel`) is un-normalised.
     """
     index = np.floor(positions).astype(np.int64)
     hit = np.unique(index[(index >= 0) & (index < total)])
@@ -55,9 +60,10 @@ def gather_from_spans(reader: AudioSpanReader, extractor: LogMelExtractor,
         cuts = np.nonzero(np.diff(hit) > _MERGE_GAP)[0]
         firsts = hit[np.r_[0, cuts + 1]].tolist()
         lasts = hit[np.r_[cuts, hit.size - 1]].tolist()
-        segments = list(zip(firsts, span_logmels(
-            reader, extractor, list(zip(firsts, lasts)), resampler)))
-    return _gather(segments, positions, extractor.n_mels)
+        segments = span_segments(reader, extractor,
+                                 list(zip(firsts, lasts)), resampler)
+    return gather_windows(segments, positions, extractor.n_fft,
+                          extractor.hop_length)
 
 
 def hard_shift_positions(positions: np.ndarray, shift: float,
@@ -115,7 +121,10 @@ class AVSyncEvalAudio(BaseTransform):
        length).
 
     Nothing is random: the same sample gives the same three channels in
-    every run, worker and process. Only the spans the channels read are
+    every run, worker and process. With ``logmel='device'`` the channels
+    hold each frame's ``n_fft`` samples instead and the model's
+    ``AudioLogMelPreprocessor`` computes the log-mel (as
+    :class:`AudioLogMelClips`). Only the spans the channels read are
     decoded (``read_spans``, default): the sample's own track from the
     aligned and hard-negative positions, the partner's from the easy
     positions at the partner's own stream offset, each with an
@@ -134,7 +143,8 @@ class AVSyncEvalAudio(BaseTransform):
     ``start_index``, ``audio_time_offset`` (as :class:`AudioLogMelClips`).
 
     Added keys: ``audios`` float32 ``[num_clips, 3, num_frames, n_mels]``
-    (channels :data:`AVSYNC_CHANNELS`), ``audio_valid``,
+    (channels :data:`AVSYNC_CHANNELS`; ``n_fft`` samples instead of
+    ``n_mels`` with ``logmel='device'``), ``audio_valid``,
     ``avs_hard_inside`` (bool: every hard negative lies inside the track),
     ``audio_issue`` when an audio track could not be read.
 
@@ -154,6 +164,7 @@ class AVSyncEvalAudio(BaseTransform):
         mean (float), std (float): Normalisation. Defaults: -7.03, 4.66.
         read_spans (bool): Decode only the spans read (see above); False
             decodes both tracks whole. Default: True.
+        logmel (str): ``'worker'`` (default) or ``'device'`` (see above).
     """
 
     def __init__(self,
@@ -167,7 +178,8 @@ class AVSyncEvalAudio(BaseTransform):
                  n_mels: int = 80,
                  mean: float = LOGMEL_MEAN,
                  std: float = LOGMEL_STD,
-                 read_spans: bool = True) -> None:
+                 read_spans: bool = True,
+                 logmel: str = 'worker') -> None:
         if min_shift <= 0:
             raise ValueError(f'AVSyncEvalAudio: min_shift must be > 0 s, got '
                              f'{min_shift}')
@@ -183,6 +195,7 @@ class AVSyncEvalAudio(BaseTransform):
         self.mean = mean
         self.std = std
         self.read_spans = bool(read_spans)
+        self.logmel = check_logmel_on(logmel, 'AVSyncEvalAudio')
         self.extractor = LogMelExtractor(sample_rate, n_fft, hop_length,
                                          n_mels)
         self._resamplers = ResamplerCache(sample_rate)
@@ -190,10 +203,11 @@ class AVSyncEvalAudio(BaseTransform):
     def _channels(self, path: str, results: Dict, role: str,
                   positions_of: Callable[[float, int], np.ndarray]
                   ) -> np.ndarray:
-        """Un-normalised log-mel of ``path`` at ``positions_of(offset,
-        total)`` (the track's stream offset in s and its length in log-mel
-        frames); silence under the ``'zeros'`` policy when the audio cannot
-        be read (positions of an empty track at offset 0)."""
+        """The frames' samples (:func:`gather_from_spans`) of ``path`` at
+        ``positions_of(offset, total)`` (the track's stream offset in s and
+        its length in log-mel frames); silence (zeros) under the
+        ``'zeros'`` policy when the audio cannot be read (positions of an
+        empty track at offset 0)."""
         try:
             reader = AudioSpanReader(path)
             try:
@@ -209,7 +223,8 @@ class AVSyncEvalAudio(BaseTransform):
             issue = f'{role} audio {path!r}: {err}'
             results['audio_issue'] = '; '.join(
                 filter(None, [results.get('audio_issue'), issue]))
-            return _gather([], positions_of(0.0, 0), self.extractor.n_mels)
+            return gather_from_spans(None, self.extractor,
+                                     positions_of(0.0, 0), 0)
 
     def _read(self, reader: AudioSpanReader,
               positions_of: Callable[[float, int], np.ndarray]
@@ -239,10 +254,12 @@ class AVSyncEvalAudio(BaseTransform):
         if not reader.native_rate or reader.native_rate <= 0:
             raise AudioDecodeError(f'unknown audio sample rate in '
                                    f'{reader.path!r} ({reader.native_rate})')
-        logmel = extractor(self._resamplers(reader.native_rate)(wave))
-        return _gather([(0, logmel)], positions_of(reader.offset,
-                                                   len(logmel)),
-                       extractor.n_mels)
+        track = DecodedTrack(wave, reader.native_rate, reader.offset)
+        total = extractor.num_frames(resampled_length(
+            wave.size, reader.native_rate, extractor.sample_rate))
+        return gather_from_spans(track, extractor,
+                                 positions_of(reader.offset, total), total,
+                                 self._resamplers(reader.native_rate))
 
     def transform(self, results: Dict) -> Dict:
         path = results.get('audio_path', results.get('filename'))
@@ -295,7 +312,9 @@ class AVSyncEvalAudio(BaseTransform):
             self._channels(path, results, 'own', own_positions),
             self._channels(partner, results, 'partner', easy_positions)
         ], axis=1)
-        results['audios'] = normalize_logmel(audios, self.mean, self.std)
+        results['audios'] = audios if self.logmel == 'device' else \
+            normalize_logmel(self.extractor.windows_logmel(audios),
+                             self.mean, self.std)
         results['avs_hard_inside'] = bool(inside[0])
         return results
 
@@ -304,4 +323,4 @@ class AVSyncEvalAudio(BaseTransform):
                 f'min_shift={self.min_shift}, '
                 f'shift_by_clip={self.shift_by_clip}, '
                 f"on_missing_audio='{self.on_missing_audio}', "
-                f'read_spans={self.read_spans})')
+                f"read_spans={self.read_spans}, logmel='{self.logmel}')")

@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 from ...models.recognizers import modality_blanking
+from .audio_loading import check_logmel_on
 
 
 @TRANSFORMS.register_module()
@@ -30,7 +31,11 @@ class BlankAudio(BaseTransform):
     Required keys: ``num_clips`` (default 1 when absent).
 
     Added keys: ``audios`` float32 ``[num_clips, 1, num_frames, n_mels]``
-    filled with ``self.value``.
+    filled with ``self.value``; with ``logmel='device'`` and the
+    ``'silence'`` fill, ``[num_clips, 1, num_frames, n_fft]`` zeros (the
+    samples of silence, which the model's ``AudioLogMelPreprocessor``
+    turns into the same value). Other fills are not samples of any sound:
+    they stay a log-mel constant, which the preprocessor passes on.
 
     Args:
         num_frames (int): Spectrogram frames per clip (the backbone's
@@ -45,13 +50,18 @@ class BlankAudio(BaseTransform):
             float.
         value (float, optional): Former name of a float ``fill``; when
             given it replaces ``fill``.
+        logmel (str): ``'worker'`` (default) or ``'device'`` (see above).
+        n_fft (int): Samples per frame for ``logmel='device'``.
+            Default: 512.
     """
 
     def __init__(self,
                  num_frames: int = 128,
                  n_mels: int = 80,
                  fill: Union[str, float] = modality_blanking.SILENCE,
-                 value: Optional[float] = None) -> None:
+                 value: Optional[float] = None,
+                 logmel: str = 'worker',
+                 n_fft: int = 512) -> None:
         if num_frames < 1 or n_mels < 1:
             raise ValueError('BlankAudio: num_frames and n_mels must be '
                              f'positive, got {num_frames}, {n_mels}')
@@ -60,18 +70,27 @@ class BlankAudio(BaseTransform):
         self.fill = modality_blanking.check_fill(
             fill if value is None else value, 'audios')
         self.value = modality_blanking.fill_value(self.fill, 'audios')
+        self.logmel = check_logmel_on(logmel, 'BlankAudio')
+        # silence as samples (zeros) for the model's log-mel
+        self.as_samples = (self.logmel == 'device'
+                           and self.fill == modality_blanking.SILENCE)
+        self.n_fft = int(n_fft)
 
     def transform(self, results: Dict) -> Dict:
         num_clips = int(results.get('num_clips', 1))
-        results['audios'] = np.full(
-            (num_clips, 1, self.num_frames, self.n_mels), self.value,
-            dtype=np.float32)
+        if self.as_samples:
+            results['audios'] = np.zeros(
+                (num_clips, 1, self.num_frames, self.n_fft), np.float32)
+        else:
+            results['audios'] = np.full(
+                (num_clips, 1, self.num_frames, self.n_mels), self.value,
+                dtype=np.float32)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
                 f'n_mels={self.n_mels}, fill={self.fill!r}, '
-                f'value={self.value:.4f})')
+                f"value={self.value:.4f}, logmel='{self.logmel}')")
 
 
 __all__ = ['BlankAudio']
