@@ -55,7 +55,8 @@ def test_charades_config_recipe_loads_and_builds():
     assert cfg.val_dataloader.dataset.on_unreadable == 'miss'
     assert cfg.test_dataloader.dataset.on_unreadable == 'error'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook'
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook',
+        'CheckpointMatchHook'
     ]
     assert cfg.val_evaluator.type == 'CharadesMetric'
     init_default_scope('mmaction')

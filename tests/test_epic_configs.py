@@ -63,7 +63,8 @@ def test_recipe_and_data(cfg):
     assert test_sampler['num_clips'] == 10 and test_sampler['test_mode']
     assert cfg.val_evaluator.type == 'EpicKitchensMetric'
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook'
+        'DropPathwayHook', 'AVSCurriculumHook', 'MediaIssuesHook',
+        'CheckpointMatchHook'
     ]
     assert cfg.default_hooks.checkpoint.save_best == 'epic/action_top1'
 
