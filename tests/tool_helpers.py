@@ -23,3 +23,18 @@ def load_tool(relpath: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def keep_figures(monkeypatch, builder: str) -> list:
+    """The figures ``mmaction_avslowfast.visualization.<builder>`` returns
+    while a tool runs in-process (the builder is wrapped for the test)."""
+    from mmaction_avslowfast import visualization
+    figures = []
+    build = getattr(visualization, builder)
+
+    def keep(*args, **kwargs):
+        figures.append(build(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(visualization, builder, keep)
+    return figures

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 from av_fixtures import DEMO_CLASSES, DEMO_CONFIG
-from tool_helpers import load_tool
+from tool_helpers import keep_figures, load_tool
 
 demo = load_tool('demo.py')
 
@@ -34,15 +34,7 @@ def printed_topk(out):
 @pytest.fixture()
 def run_demo(monkeypatch, capsys):
     """Run demo.main in-process; returns (exit code, stdout, figure)."""
-    from mmaction_avslowfast import visualization
-    figures = []
-    build = visualization.build_av_figure
-
-    def keep_figure(*args, **kwargs):
-        figures.append(build(*args, **kwargs))
-        return figures[-1]
-
-    monkeypatch.setattr(visualization, 'build_av_figure', keep_figure)
+    figures = keep_figures(monkeypatch, 'build_av_figure')
 
     def run(argv):
         code = demo.main(argv)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from av_fixtures import DEMO_CLASSES, DEMO_CONFIG
 from cam_fixtures import demo_clips  # noqa: F401  (fixture)
-from tool_helpers import load_tool
+from tool_helpers import keep_figures, load_tool
 
 demo = load_tool('demo.py')
 
@@ -14,15 +14,7 @@ demo = load_tool('demo.py')
 def run_cam_demo(monkeypatch, capsys):
     """Run demo.main in-process; returns (exit code, stdout, stderr,
     the Grad-CAM figure or None)."""
-    from mmaction_avslowfast import visualization
-    figures = []
-    build = visualization.build_cam_figure
-
-    def keep_figure(*args, **kwargs):
-        figures.append(build(*args, **kwargs))
-        return figures[-1]
-
-    monkeypatch.setattr(visualization, 'build_cam_figure', keep_figure)
+    figures = keep_figures(monkeypatch, 'build_cam_figure')
 
     def run(argv):
         code = demo.main(argv)
