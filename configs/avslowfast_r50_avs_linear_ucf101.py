@@ -50,14 +50,11 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
+        train_dataloader['dataset'],
         ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline))
 test_dataloader = dict(
-    dataset=dict(
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline))
+    dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))
 
 # SGD lr 0.5 for 64 clips (8 GPUs x 8), no weight decay, no dropout, linear
 # warm-up over 8 epochs, cosine over 60.

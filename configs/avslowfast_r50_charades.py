@@ -50,16 +50,11 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=2,
     dataset=dict(
-        type=dataset_type,
+        train_dataloader['dataset'],
         ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline))
 test_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline))
+    dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))
 val_evaluator = dict(type='CharadesMetric')
 test_evaluator = val_evaluator
 

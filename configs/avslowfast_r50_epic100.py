@@ -57,16 +57,11 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=8,
     dataset=dict(
-        type=dataset_type,
+        train_dataloader['dataset'],
         ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline))
 test_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline))
+    dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))
 # verb / noun / action top-1 and top-5 (action scored as the official
 # evaluation) and the mean class accuracies.
 val_evaluator = dict(type='EpicKitchensMetric')
