@@ -4,7 +4,8 @@ PyTorch, on the same views.
 For each config (random weights; timing does not depend on them) the
 model is exported with ``tools/deployment/export_onnx.py``'s functions and
 one synthesized video is predicted, in paired rounds (both engines back to
-back each round; medians over rounds):
+back each round; medians over rounds; the demo, ~100x cheaper and the
+most disturbed by other load, gets 5x ``--rounds``):
 
 - ``model``: the same normalised views ``[V, ...]`` through PyTorch's test
   forward (backbone with the shipped ``share_eval_audio``: the audio
@@ -174,13 +175,16 @@ def main(argv=None) -> int:
             case = prepare(name, config, options, videos[name], folder,
                            args.threads)
             views = tuple(case['imgs'].shape)
-            for row in measure(case, args.rounds):
+            rounds = args.rounds * (5 if name == 'demo' else 1)
+            for row in measure(case, rounds):
                 results.append(dict(row, config=osp.relpath(config, REPO),
+                                    rounds=rounds,
                                     views=views[0], view_shape=views[1:],
                                     export_s=round(case['export_s'], 1)))
     print(f'CPU ({platform.machine()}), {args.threads} threads, torch '
           f'{torch.__version__}, onnxruntime {onnxruntime.__version__}, '
-          f'median of {args.rounds} paired rounds')
+          f'median of {args.rounds} paired rounds (demo: '
+          f'{5 * args.rounds})')
     header = (f'{"config":34s} {"views":>5s} {"stage":10s} {"engine":12s} '
               f'{"ms/video":>9s} {"(min)":>9s} {"x PyTorch [min, max]":>22s}')
     print(header + '\n' + '-' * len(header))

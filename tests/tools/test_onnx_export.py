@@ -26,6 +26,8 @@ pytest.importorskip('onnxscript')
 export_onnx = deployment_tool('export_onnx')
 onnx_infer = deployment_tool('onnx_infer')
 DIFF = re.compile(r'largest absolute difference (\S+) \(atol')
+FRONT = re.compile(r'frames max \|diff\| (\S+), normalised log-mel max '
+                   r'\|diff\| (\S+)$', re.M)
 FORBIDDEN = ('torch', 'torchaudio', 'torchvision', 'mmengine', 'mmcv',
              'mmaction', 'mmaction_avslowfast', 'decord')
 
@@ -69,6 +71,8 @@ def test_export_prints_a_small_difference_and_writes_the_json(exported):
     diff = float(DIFF.search(stdout).group(1))
     print(f'export: largest absolute difference {diff:.3g}')
     assert diff <= 1e-4
+    frames, logmel = map(float, FRONT.search(stdout).groups())
+    assert frames == 0 and logmel <= 2e-3  # the runner's front end
     spec = json.load(open(model_path[:-len('.onnx')] + '.json'))
     assert spec['classes'] == DEMO_CLASSES
     assert spec['inputs'] == dict(imgs=[None, 3, 16, 32, 32],

@@ -14,7 +14,9 @@ config stays in the graph.
 The export is then checked on real inputs: the config's test pipeline on
 ``--video`` (default: a synthesized 4-s video with a 44.1 kHz stereo tone)
 through PyTorch and through onnxruntime; the largest absolute difference of
-the view probabilities is printed and must be <= ``--atol`` (1e-4).
+the view probabilities is printed and must be <= ``--atol`` (1e-4). The
+runner's numpy front end is compared with the pipeline on the same video
+(printed: frames and log-mel differences).
 ``MODEL.json`` is written beside ``MODEL.onnx`` (``runner_spec.py``).
 
 Refused by name: the AVA detector, EPIC-Kitchens' verb and noun heads,
@@ -161,6 +163,23 @@ def check_with_onnxruntime(out: str, module, imgs, audios) -> float:
     return worst
 
 
+def front_end_difference(video: str, spec: dict, imgs, audios) -> dict:
+    """Largest absolute difference of the runner's views
+    (``onnx_infer.prepare_inputs``) from the test pipeline's ``imgs`` /
+    ``audios`` on ``video`` (frames are equal bit for bit; the log-mel
+    differs by float rounding, ~3e-4 normalised)."""
+    import onnx_infer
+    prepared = onnx_infer.prepare_inputs(video, spec)
+    if prepared.imgs.shape != tuple(imgs.shape) or \
+            prepared.audios.shape != tuple(audios.shape):
+        raise RuntimeError(
+            f'the runner prepared imgs {prepared.imgs.shape} / audios '
+            f'{prepared.audios.shape}; the test pipeline gives '
+            f'{tuple(imgs.shape)} / {tuple(audios.shape)}')
+    return dict(imgs=float(np.abs(prepared.imgs - imgs.numpy()).max()),
+                audios=float(np.abs(prepared.audios - audios.numpy()).max()))
+
+
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -222,6 +241,7 @@ def main(argv=None) -> int:
         os.makedirs(out_dir, exist_ok=True)
         export(module, (imgs[[0, -1]], audios[[0, -1]]), args.out)
         diff = check_with_onnxruntime(args.out, module, imgs, audios)
+        front = front_end_difference(video, spec, imgs, audios)
     spec.update(
         model=osp.basename(args.out),
         inputs=dict(imgs=[None] + list(imgs.shape[1:]),
@@ -230,7 +250,8 @@ def main(argv=None) -> int:
                     torch=torch.__version__, opset=OPSET,
                     exporter='torch.onnx.export(dynamo=True)',
                     check_video=args.video or 'synthesized',
-                    check_views=int(imgs.shape[0]), max_abs_diff=diff))
+                    check_views=int(imgs.shape[0]), max_abs_diff=diff,
+                    front_end_diff=front))
     with open(spec_path(args.out), 'w', encoding='utf-8') as f:
         json.dump(spec, f, indent=2)
     print(f'exported {args.out} ({osp.getsize(args.out) / 2**20:.1f} MiB) '
@@ -241,6 +262,9 @@ def main(argv=None) -> int:
     print(f'onnxruntime vs PyTorch on {imgs.shape[0]} view(s) of '
           f'{args.video or "a synthesized video"}: largest absolute '
           f'difference {diff:.3g} (atol {args.atol:g})')
+    print('onnx_infer.py\'s front end vs the test pipeline on that video: '
+          f'frames max |diff| {front["imgs"]:.3g}, normalised log-mel max '
+          f'|diff| {front["audios"]:.3g}')
     if not diff <= args.atol:
         print(f'error: the difference {diff:.3g} exceeds {args.atol:g}',
               file=sys.stderr)
