@@ -66,7 +66,10 @@ setup(
     },
     python_requires='>=3.8',
     install_requires=runtime_requirements(),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require={
+        'tests': read_requirements('tests.txt'),
+        'deploy': read_requirements('deploy.txt'),
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )
