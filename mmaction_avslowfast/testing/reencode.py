@@ -11,15 +11,13 @@ Example::
     reencode('left_low_0000.mp4', 'left_low_51.mp4', sample_rate=48000,
              channels=6)                                     # AAC 5.1
 """
-import os
-import os.path as osp
 from fractions import Fraction
 from typing import Optional
 
 import numpy as np
 
-from .synthetic_media import (_AAC_FRAME_SIZE, _CHANNEL_GAINS,
-                              _DEFAULT_CODECS, _LAYOUTS)
+from .synthetic_media import (_CHANNEL_GAINS, _LAYOUTS,
+                              write_frames_with_audio)
 
 
 def _read(path: str):
@@ -66,52 +64,13 @@ def reencode(src: str, dst: str, container_format: Optional[str] = None,
     Returns:
         str: ``dst``.
     """
-    import av
-
     from ..audio import resample
     if channels not in _LAYOUTS:
         raise ValueError(f'channels must be 1, 2 or 6, got {channels}')
     frames, fps, wave, rate = _read(src)
     if sample_rate and sample_rate != rate:
         wave, rate = resample(wave, rate, sample_rate), sample_rate
-    shift = int(round(audio_start * rate))
     planes = np.stack([g * wave for g in _CHANNEL_GAINS[channels]])
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    with av.open(dst, mode='w', format=container_format) as container:
-        if container.format.name == 'avi' and audio_start:
-            raise ValueError('AVI drops stream start times: audio_start '
-                             'must be 0')
-        vcodec, acodec = _DEFAULT_CODECS.get(container.format.name,
-                                             ('libx264', 'aac'))
-        vstream = container.add_stream(vcodec, rate=fps)
-        vstream.height, vstream.width = frames.shape[1:3]
-        vstream.pix_fmt = 'yuv420p'
-        if vcodec == 'libx264':
-            vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
-        astream = container.add_stream(acodec, rate=rate)
-        astream.layout = _LAYOUTS[channels]
-        starts = list(range(0, planes.shape[1], _AAC_FRAME_SIZE))
-
-        def mux_audio_until(t_limit: float) -> None:
-            while starts and (starts[0] + shift) / rate <= t_limit:
-                start = starts.pop(0)
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(
-                        planes[:, start:start + _AAC_FRAME_SIZE],
-                        dtype=np.float32),
-                    format='fltp', layout=astream.layout.name)
-                frame.sample_rate = rate
-                frame.pts = start + shift
-                frame.time_base = Fraction(1, rate)
-                container.mux(astream.encode(frame))
-
-        for i, image in enumerate(frames):
-            mux_audio_until(i / float(fps))
-            vframe = av.VideoFrame.from_ndarray(image, format='rgb24')
-            vframe.pts = i
-            vframe.time_base = 1 / fps
-            container.mux(vstream.encode(vframe))
-        mux_audio_until(float('inf'))
-        container.mux(astream.encode(None))
-        container.mux(vstream.encode(None))
-    return dst
+    return write_frames_with_audio(dst, frames, planes, fps, rate,
+                                   audio_start=audio_start, crf=crf,
+                                   container_format=container_format)

@@ -293,38 +293,51 @@ def write_av_video(path: str,
 
 def write_frames_with_audio(path: str, frames, wave: np.ndarray, fps: float,
                             sample_rate: int, audio_start: float = 0.0,
-                            crf: int = 18) -> str:
-    """Mux given RGB frames and a mono waveform into an H.264 + AAC mp4.
+                            crf: int = 18,
+                            container_format: Optional[str] = 'mp4') -> str:
+    """Mux given RGB frames and a waveform into a video file.
 
     For fixtures whose picture varies in ways :func:`write_av_video`'s
-    gradient cannot (per segment, per object). Audio is interleaved with
-    the frames in time order and starts ``audio_start`` s after the first
-    frame (a late audio track). Parent folders are created.
+    gradient cannot (per segment, per object), and for re-encodes
+    (:mod:`.reencode`). Audio is interleaved with the frames in time order
+    and starts ``audio_start`` s after the first frame (a late audio
+    track). Codecs follow the container as in :func:`write_av_video`
+    (mp4: H.264 + AAC). Parent folders are created.
 
     Args:
         frames: Iterable of ``[H, W, 3]`` uint8 images, shown at ``fps``.
-        wave (np.ndarray): ``[samples]`` float32 audio at ``sample_rate``.
+        wave (np.ndarray): float32 audio at ``sample_rate``: ``[samples]``
+            (mono) or ``[channels, samples]`` (1, 2 or 6 channels).
+        container_format (str, optional): FFmpeg muxer; None: from the
+            extension. Default: 'mp4'.
     """
     import av
+    planes = np.atleast_2d(wave)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     rate = Fraction(fps).limit_denominator(1001)
     shift = int(round(audio_start * sample_rate))
-    chunks = list(range(0, len(wave), _AAC_FRAME_SIZE))
-    with av.open(path, mode='w', format='mp4') as container:
-        vstream = container.add_stream('libx264', rate=rate)
+    chunks = list(range(0, planes.shape[1], _AAC_FRAME_SIZE))
+    with av.open(path, mode='w', format=container_format) as container:
+        if container.format.name == 'avi' and audio_start:
+            raise ValueError('AVI drops stream start times: audio_start '
+                             'must be 0')
+        vcodec, acodec = _DEFAULT_CODECS.get(container.format.name,
+                                             ('libx264', 'aac'))
+        vstream = container.add_stream(vcodec, rate=rate)
         vstream.pix_fmt = 'yuv420p'
-        vstream.options = {'crf': str(crf), 'preset': 'ultrafast'}
-        astream = container.add_stream('aac', rate=sample_rate)
-        astream.layout = 'mono'
+        if vcodec in _VIDEO_OPTIONS:
+            vstream.options = _VIDEO_OPTIONS[vcodec](crf)
+        astream = container.add_stream(acodec, rate=sample_rate)
+        astream.layout = _LAYOUTS[planes.shape[0]]
 
         def mux_audio_until(t_limit: float) -> None:
             while chunks and (chunks[0] + shift) / sample_rate <= t_limit:
                 start = chunks.pop(0)
                 frame = av.AudioFrame.from_ndarray(
                     np.ascontiguousarray(
-                        wave[None, start:start + _AAC_FRAME_SIZE],
+                        planes[:, start:start + _AAC_FRAME_SIZE],
                         dtype=np.float32),
-                    format='fltp', layout='mono')
+                    format='fltp', layout=astream.layout.name)
                 frame.sample_rate = sample_rate
                 frame.pts = start + shift
                 frame.time_base = Fraction(1, sample_rate)

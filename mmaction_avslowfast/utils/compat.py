@@ -237,6 +237,32 @@ install_cpu_distributed_init()
 
 
 # --------------------------------------------------------------------------
+# PyAV's libraries before decord's
+# --------------------------------------------------------------------------
+# Upstream defect: decord 0.6.0 loads libdecord with ``RTLD_GLOBAL``
+# (``decord/_ffi/base.py``: ``ctypes.CDLL(lib, ctypes.RTLD_GLOBAL)``), and
+# its wheel's FFmpeg 4.1 exports the libvpx symbols it was built with. A
+# PyAV imported *after* decord resolves its own libvpx calls to those, and
+# every VP8 / VP9 encoder then fails to open (``avcodec_open2("libvpx",
+# {}) returned 22``): writing WebM (``tools/data/resize_videos.py``, the
+# synthetic media) breaks in any process that touched decord first, e.g.
+# a test run in another order. Loaded first, PyAV keeps its own. The plugin
+# is imported (``custom_imports``) before any data set or transform opens
+# a file, so importing PyAV here orders every process that uses it.
+def load_pyav_before_decord() -> bool:
+    """Import PyAV unless decord is loaded already (then nothing can be
+    done in this process); whether PyAV's libraries came first."""
+    names = list(sys.modules)  # in import order
+    if 'decord' in names:
+        return 'av' in names and names.index('av') < names.index('decord')
+    importlib.import_module('av')
+    return True
+
+
+load_pyav_before_decord()
+
+
+# --------------------------------------------------------------------------
 # decord's own lines on stderr
 # --------------------------------------------------------------------------
 # Upstream defect: decord 0.6.0 writes to the process's stderr whatever it

@@ -266,3 +266,45 @@ def test_decoder_filter_across_threads_and_a_fork(capfd):
     assert os.fstat(2).st_ino == before
     err = capfd.readouterr().err
     assert sorted(err.splitlines()) == ['first', 'second']
+
+
+# -- PyAV before decord ------------------------------------------------------
+ENCODE_VP8 = (
+    'import av, numpy as np, sys\n'
+    'with av.open(sys.argv[1], "w") as c:\n'
+    '    s = c.add_stream("libvpx", rate=8)\n'
+    '    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"\n'
+    '    for i in range(4):\n'
+    '        f = av.VideoFrame.from_ndarray(\n'
+    '            np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")\n'
+    '        f.pts = i\n'
+    '        c.mux(s.encode(f))\n'
+    '    c.mux(s.encode(None))\n'
+    'print(len(list(av.open(sys.argv[1]).decode(video=0))))\n')
+
+
+def encode_vp8_after(imports, path):
+    return subprocess.run([sys.executable, '-c', imports + ENCODE_VP8,
+                           str(path)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_webm_encodes_after_the_plugin_and_decord(tmp_path):
+    """The plugin loads PyAV first: a later decord import leaves PyAV's
+    VP8 encoder working, and the file holds the 4 frames."""
+    result = encode_vp8_after('import mmaction_avslowfast, decord\n',
+                              tmp_path / 'a.webm')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == '4'
+
+
+def test_decord_first_breaks_pyav_vp8(tmp_path):
+    """The upstream defect, and the fix's report of it: decord imported
+    first, PyAV cannot open libvpx, and load_pyav_before_decord says so."""
+    result = encode_vp8_after(
+        'import decord\n'
+        'from mmaction_avslowfast.utils import compat\n'
+        'print(compat.load_pyav_before_decord())\n', tmp_path / 'b.webm')
+    assert result.returncode != 0
+    assert 'avcodec_open2("libvpx"' in result.stderr
+    assert 'False' in result.stdout.split()
