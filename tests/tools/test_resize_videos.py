@@ -122,6 +122,12 @@ def assert_resized(src, dst, scale=SCALE, audio=True):
     assert abs(after['audio_duration'] -
                before['audio_duration']) <= DURATION_TOLERANCE
     assert after['channels'] == before['channels']
+    print(f'resize: {osp.basename(str(src))} -> {osp.basename(str(dst))} '
+          f'({after["video_codec"]} + {after["audio"]}): short side '
+          f'{min(w0, h0)} -> {min(w1, h1)}, tone switch '
+          f'{1e3 * before["switch"]:.1f} -> {1e3 * after["switch"]:.1f} ms, '
+          f'audio {before["audio_duration"]:.3f} -> '
+          f'{after["audio_duration"]:.3f} s')
     return before, after
 
 
