@@ -204,11 +204,15 @@ def main(argv=None) -> int:
     import torch
 
     from mmaction_avslowfast import apis, visualization
-    from mmaction_avslowfast.datasets.transforms import AudioLogMelClips
+    from mmaction_avslowfast.datasets.transforms import (AudioLogMelClips,
+                                                         VideoDecodeError)
     start = time.time()
     try:
         summary = apis.describe_video(args.video)
-    except Exception as err:  # noqa: BLE001 - any reader error
+    except VideoDecodeError as err:  # names the file and the reason
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - any other reader error
         print(f'error: cannot read {args.video}: {err}', file=sys.stderr)
         return 1
     device = args.device or ('cuda:0' if torch.cuda.is_available() else

@@ -44,10 +44,18 @@ class VideoSummary(NamedTuple):
                 f'{self.fps:.1f} fps, {self.width}x{self.height} - {audio}')
 
 
+def _video_reader(path: str):
+    """decord's reader of ``path``, opened as the test pipeline opens it
+    (``CheckedDecordInit``: an unreadable file raises ``VideoDecodeError``
+    with the reason, without decord's own stderr lines)."""
+    from ..datasets.transforms import CheckedDecordInit
+    opener = CheckedDecordInit(num_threads=1)
+    return opener.transform(dict(filename=path))['video_reader']
+
+
 def describe_video(path: str) -> VideoSummary:
     """Frame count, rate and size (decord) and the audio stream (PyAV)."""
-    import decord
-    reader = decord.VideoReader(path, num_threads=1)
+    reader = _video_reader(path)
     height, width = reader[0].shape[:2]
     rate = channels = 0
     issue = ''
@@ -68,8 +76,7 @@ def frame_strip(path: str, num: int = 8) -> Tuple[np.ndarray, np.ndarray]:
     Returns:
         tuple: ``(frames [num, H, W, 3] uint8 RGB, times [num] s)``.
     """
-    import decord
-    reader = decord.VideoReader(path, num_threads=1)
+    reader = _video_reader(path)
     total = len(reader)
     inds = np.unique(np.linspace(0, total - 1, min(num, total)).round()
                      .astype(np.int64))

@@ -132,3 +132,16 @@ def test_demo_short_video_and_errors(run_demo, api_media, tone_model_files,
     assert demo.main([str(tmp_path / 'missing.mp4'), config,
                       checkpoint]) == 1
     assert 'cannot read' in capsys.readouterr().err
+
+
+def test_demo_names_why_a_truncated_video_cannot_be_read(
+        api_media, tone_model_files, tmp_path, capfd):
+    """Opened as the pipeline opens it: the file and PyAV's account of the
+    damaged container, one line, without decord's own stderr lines."""
+    from mmaction_avslowfast.testing.synthetic_media import truncate_file
+    _, config, checkpoint = tone_model_files
+    broken = truncate_file(api_media['low'], str(tmp_path / 'cut.mp4'), 0.3)
+    assert demo.main([broken, config, checkpoint]) == 1
+    err = capfd.readouterr().err
+    assert f"error: cannot read '{broken}': truncated or corrupt" in err
+    assert 'moov atom not found' not in err and 'ERROR opening' not in err
