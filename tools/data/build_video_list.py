@@ -54,8 +54,6 @@ from collections import Counter, OrderedDict
 
 EXAMPLES = 5  # file names quoted per kind of skipped file
 KINETICS_COLUMNS = ('label', 'youtube_id', 'time_start', 'time_end')
-VIDEO_EXTS = ('.mp4', '.m4v', '.avi', '.mkv', '.mov', '.webm', '.flv', '.ts',
-              '.mpg', '.mpeg', '.3gp', '.ogv')
 
 
 def parse_args(argv=None):
@@ -134,19 +132,11 @@ def read_classes(path: str) -> list:
 def find_videos(video_dir: str, level: int, exts=None) -> tuple:
     """(videos at ``level``, files with a video extension elsewhere), as
     sorted paths relative to ``video_dir`` with ``/`` separators; hidden
-    files and folders are skipped, symlinked folders followed."""
-    exts = {('.' + e.lstrip('.')).lower() for e in (exts or VIDEO_EXTS)}
-    found = []
-    for folder, subdirs, files in os.walk(video_dir, followlinks=True):
-        subdirs[:] = [d for d in subdirs if not d.startswith('.')]
-        rel_folder = osp.relpath(folder, video_dir)
-        for name in files:
-            if not name.startswith('.') and \
-                    osp.splitext(name)[1].lower() in exts:
-                rel = name if rel_folder == '.' else osp.join(rel_folder,
-                                                              name)
-                found.append(rel.replace(os.sep, '/'))
-    found.sort()
+    files and folders are skipped, symlinked folders followed (the folder
+    scan of ``UnlabeledAVDataset(scan_folder=True)``)."""
+    from mmaction_avslowfast.datasets.unlabeled_av_dataset import (
+        VIDEO_EXTENSIONS, scan_videos)
+    found = scan_videos(video_dir, exts or VIDEO_EXTENSIONS)
     at_level = [rel for rel in found if rel.count('/') == level - 1]
     return at_level, [rel for rel in found if rel.count('/') != level - 1]
 

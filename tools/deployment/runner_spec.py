@@ -14,6 +14,9 @@ import math
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
+from np_audio import LOG_EPS
+from np_video import INTERPOLATIONS
+
 FORMAT = 'mmaction-avslowfast-onnx'
 VERSION = 1
 # Steps that add nothing the runner has to reproduce (packing, layout).
@@ -21,7 +24,6 @@ PASS_THROUGH = ('AlignAudioViews', 'PackAVInputs', 'PackActionInputs')
 VIDEO_INIT = ('CheckedDecordInit', 'DecordInit')
 VIDEO_DECODE = ('CheckedDecordDecode', 'DecordDecode')
 CROPS = ('CenterCrop', 'ThreeCrop')
-INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
 # The audio recipe the runner implements (np_audio.py); load_spec refuses
 # any other value of these keys.
 AUDIO_RECIPE = dict(
@@ -29,7 +31,7 @@ AUDIO_RECIPE = dict(
     resampling=dict(method='sinc_interp_hann', lowpass_filter_width=6,
                     rolloff=0.99),
     window='hann', center=False, power=2.0, f_min=0.0, mel_scale='htk',
-    mel_norm='slaney', log_eps=1e-8, missing_audio='silence')
+    mel_norm='slaney', log_eps=LOG_EPS, missing_audio='silence')
 
 
 class SpecError(ValueError):
