@@ -163,3 +163,15 @@ def test_tensor_mode_returns_backbone_features(model):
                                     mode='tensor')
     assert x_slow.shape[:2] == (2, 128) and x_fast.shape[:2] == (2, 32)
     assert x_audio.shape[:2] == (2, 64)
+
+
+def test_batch_without_a_valid_pair_logs_no_nan_accuracy(model):
+    """Silent audio leaves no valid (aligned, negative) pair: the losses
+    stay finite and the undefined pair accuracies are left out of the log
+    (a NaN would spoil its moving average), as in AVRecognizer3D."""
+    model.train()
+    inputs = batch()
+    inputs['audios'] = torch.zeros_like(inputs['audios'])
+    losses = model(inputs, mode='loss')
+    assert set(losses) == {f'loss_avs_{s}' for s in STAGES}
+    assert all(bool(torch.isfinite(v)) for v in losses.values())

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptSampleList, SampleList
-from ..avs_outputs import returns_avs
+from ..avs_outputs import add_avs_outputs, returns_avs
 from ..backbones.avslowfast_geometry import JUNCTIONS
 
 
@@ -174,7 +174,7 @@ class AVSPretrainer(BaseModel):
         if not any(name.startswith('loss') for name in avs):
             raise RuntimeError('AVSPretrainer: the backbone computed no AVS '
                                'loss in this forward')
-        return dict(avs)
+        return add_avs_outputs({}, avs, 'AVSPretrainer')
 
     @torch.no_grad()
     def avs_distances(self, inputs: Dict[str, Tensor]) -> Tensor:
