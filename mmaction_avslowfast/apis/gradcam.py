@@ -200,14 +200,16 @@ def _first_view_inputs(model, packed: Dict) -> Dict[str, torch.Tensor]:
     if not hasattr(model, 'backbone_inputs'):
         raise TypeError(f'Grad-CAM needs an AVRecognizer3D, got '
                         f'{type(model).__name__}')
-    data = pseudo_collate([dict(inputs=dict(packed['inputs']),
+    # views are preprocessed independently: only the first one is needed
+    first = {m: x[:1] for m, x in packed['inputs'].items()}
+    data = pseudo_collate([dict(inputs=first,
                                 data_samples=packed['data_samples'])])
     with torch.no_grad():
         data = model.data_preprocessor(data, False)
         inputs = model.backbone_inputs(data['inputs'])
     # The inputs require gradients so that a frozen backbone (no parameter
     # requiring them) still builds the graph.
-    return {m: x[:1].detach().requires_grad_() for m, x in inputs.items()}
+    return {m: x.detach().requires_grad_() for m, x in inputs.items()}
 
 
 def _forward_with_hooks(model, inputs: Dict[str, torch.Tensor],
