@@ -64,3 +64,18 @@ def test_inference_refuses_another_head(three_class_checkpoint):
         model.cls_head.fc_cls.bias,
         torch.load(three_class_checkpoint)['state_dict']
         ['cls_head.fc_cls.bias'])
+
+
+def test_the_shapes_the_runner_loaded_are_not_read_again(
+        three_class_checkpoint, tmp_path):
+    """The runner's after_load_checkpoint gives the hook the loaded dict;
+    before_test uses its shapes and does not open the file again (here it
+    is gone)."""
+    moved = tmp_path / 'loaded_then_removed.pth'
+    moved.write_bytes(open(three_class_checkpoint, 'rb').read())
+    hook = CheckpointMatchHook()
+    hook.after_load_checkpoint(None, torch.load(str(moved)))
+    moved.unlink()
+    with pytest.raises(ValueError, match=r'fc_cls\.weight: checkpoint \[3'):
+        hook.before_test(SimpleNamespace(_load_from=str(moved),
+                                         model=demo_model(6)))

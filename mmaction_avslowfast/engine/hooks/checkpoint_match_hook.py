@@ -4,8 +4,9 @@ MMEngine loads ``load_from`` (``mim test --checkpoint``) non-strictly: a
 tensor whose shape differs from the model's (e.g. a head trained with
 ``num_classes=3`` tested with a config of 6 classes) is only warned about
 and stays randomly initialised, and the test reports numbers of that random
-head as if nothing happened. :class:`CheckpointMatchHook` reads the
-checkpoint again before testing and stops the test, naming each tensor.
+head as if nothing happened. :class:`CheckpointMatchHook` notes the
+checkpoint's tensor shapes when the runner loads it and stops the test,
+naming each tensor.
 """
 from typing import Dict, List
 
@@ -62,18 +63,37 @@ class CheckpointMatchHook(Hook):
 
     priority = 'NORMAL'
 
+    def __init__(self) -> None:
+        self._shapes = None  # of the state dict the runner loaded last
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the shapes of the tensors the runner loaded (as empty
+        ``meta`` tensors), so that the file is not read twice."""
+        self._shapes = {
+            key: torch.empty(value.shape, device='meta')
+            for key, value in _state_dict(checkpoint).items()
+            if hasattr(value, 'shape')
+        }
+
     def before_test(self, runner) -> None:
         checkpoint = getattr(runner, '_load_from', None)
         if not checkpoint:
             return
-        loaded = _load_checkpoint(checkpoint, map_location='cpu')
-        state_dict = loaded.get('state_dict', loaded) \
-            if isinstance(loaded, dict) else loaded
+        state_dict = self._shapes
+        if state_dict is None:  # loaded outside the runner: read the file
+            state_dict = _state_dict(
+                _load_checkpoint(checkpoint, map_location='cpu'))
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         mismatched = shape_mismatches(model, state_dict)
         if mismatched:
             raise ValueError(mismatch_message(checkpoint, mismatched))
+
+
+def _state_dict(loaded) -> dict:
+    """The state dict of a loaded checkpoint (MMEngine's or a bare one)."""
+    return loaded.get('state_dict', loaded) if isinstance(loaded,
+                                                          dict) else loaded
 
 
 __all__ = ['CheckpointMatchHook', 'shape_mismatches', 'mismatch_message']
