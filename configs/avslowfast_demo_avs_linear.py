@@ -59,11 +59,13 @@ param_scheduler = [
 ]
 
 # BN statistics of the backbone recomputed from up to 50 training batches
-# before the first iteration (saved with the checkpoints).
+# before the first iteration (saved with the checkpoints); then the default
+# runtime's hooks less the DropPathway and AVS schedules (no audio fusion,
+# no AVS here).
 custom_hooks = [
     dict(type='RecomputeBNStatsHook', num_batches=50, before_train=True),
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
-    dict(type='CheckpointMatchHook')
+    *(hook for hook in _base_.custom_hooks
+      if hook['type'] not in ('DropPathwayHook', 'AVSCurriculumHook'))
 ]
 default_hooks = dict(
     checkpoint=dict(interval=8, max_keep_ckpts=1), logger=dict(interval=10))

@@ -28,8 +28,8 @@ param_scheduler = [
          begin=0, end=200, convert_to_iter_based=True)
 ]
 custom_hooks = [
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
-    dict(type='CheckpointMatchHook')
+    hook for hook in _base_.custom_hooks
+    if hook['type'] != 'RecomputeBNStatsHook'
 ]
 default_hooks = dict(checkpoint=dict(interval=10))
 # The audio pathway's output is discarded: its parameters get no gradient.

@@ -73,11 +73,13 @@ param_scheduler = [
 auto_scale_lr = dict(enable=False, base_batch_size=64)
 
 # The backbone's BN statistics recomputed from 200 training batches before
-# the first iteration (saved with the checkpoints, used by mim test).
+# the first iteration (saved with the checkpoints, used by mim test); then
+# the default runtime's hooks less the DropPathway and AVS schedules (no
+# audio fusion, no AVS here).
 custom_hooks = [
     dict(type='RecomputeBNStatsHook', num_batches=200, before_train=True),
-    dict(type='MediaIssuesHook', max_unreadable=0.05, min_samples=100),
-    dict(type='CheckpointMatchHook')
+    *(hook for hook in _base_.custom_hooks
+      if hook['type'] not in ('DropPathwayHook', 'AVSCurriculumHook'))
 ]
 default_hooks = dict(
     checkpoint=dict(interval=5, max_keep_ckpts=2), logger=dict(interval=50))
