@@ -1,5 +1,7 @@
 """The model definitions of ``configs/_base_/models/`` for the tests (the
 configs define each model once; the tests build from them)."""
+import functools
+import json
 import os.path as osp
 
 from mmengine.config import Config
@@ -29,3 +31,15 @@ def reference_backbone(variant: str = '4x16', depth: int = 50,
         cfg['slow_pathway']['fusion_kernel'] = 5
     cfg.update(overrides)
     return cfg
+
+
+@functools.lru_cache(maxsize=None)
+def _resolved_json(name: str) -> str:
+    return json.dumps(Config.fromfile(osp.join(REPO, name)).to_dict())
+
+
+def resolved_config(name: str) -> dict:
+    """The config ``name`` (relative to the repository) resolved, as plain
+    JSON types (tuples as lists); resolved once per test session, a fresh
+    copy per call."""
+    return json.loads(_resolved_json(name))

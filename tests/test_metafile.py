@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 import yaml
-from mmengine.config import Config
+from config_helpers import resolved_config
 from tool_helpers import REPO
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
@@ -47,11 +47,11 @@ def test_every_config_is_listed_once(models):
 
 def test_metadata_agrees_with_the_configs(models):
     for model in models:
-        cfg = Config.fromfile(osp.join(REPO, model['Config']))
+        cfg = resolved_config(model['Config'])
         meta = model['Metadata']
-        assert meta['Batch Size'] == cfg.train_dataloader.batch_size, \
+        assert meta['Batch Size'] == cfg['train_dataloader']['batch_size'], \
             model['Name']
-        assert meta['Epochs'] == cfg.train_cfg.max_epochs, model['Name']
+        assert meta['Epochs'] == cfg['train_cfg']['max_epochs'], model['Name']
 
 
 def test_flops_and_parameters_are_the_measured_ones(models):

@@ -24,7 +24,7 @@ import os.path as osp
 import sys
 
 import pytest
-from mmengine.config import Config
+from config_helpers import resolved_config
 from tool_helpers import REPO
 
 SNAPSHOTS = osp.join(REPO, 'tests', 'data', 'resolved_configs')
@@ -127,9 +127,8 @@ def snapshot_path(name):
 
 
 def resolve(name):
-    cfg = Config.fromfile(osp.join(REPO, name)).to_dict()
     # tuples and lists alike, as in the JSON snapshots
-    return json.loads(json.dumps(cfg))
+    return resolved_config(name)
 
 
 def differences(old, new, path=''):
