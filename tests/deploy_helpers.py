@@ -30,30 +30,22 @@ REENCODES = {
 
 
 @pytest.fixture(scope='session')
-def deploy_media(tmp_path_factory):
+def deploy_media(tmp_path_factory, demo_clips, api_media):
     """name -> video: the demo test split (``tools/make_demo_dataset.py``,
-    one 2-s 64x64 clip per class: ``test_<class>``), :data:`REENCODES` of
-    its first video, ``no_audio`` (3 s, no audio stream) and ``short``
-    (1 s at 16 fps, 44.1 kHz stereo: shorter than one 31-frame clip, so
+    the first 2-s 64x64 clip per class of ``demo_clips``:
+    ``test_<class>``), :data:`REENCODES` of its first video, ``no_audio``
+    (``api_media['silent']``: 3 s, no audio stream) and ``short`` (1 s at
+    16 fps, 44.1 kHz stereo: shorter than one 31-frame clip, so
     ``SampleFrames`` loops it)."""
     from mmaction_avslowfast.testing.reencode import reencode
     from mmaction_avslowfast.testing.synthetic_media import write_av_video
     out = tmp_path_factory.mktemp('deploy_media')
-    load_tool('make_demo_dataset.py').main(
-        ['--out', str(out / 'avdemo'), '--train-per-class', '0',
-         '--val-per-class', '0', '--test-per-class', '1'])
-    media = {}
-    with open(out / 'avdemo' / 'test_list_videos.txt') as f:
-        for line in f:
-            rel = line.split()[0]
-            media['test_' + osp.basename(osp.dirname(rel))] = str(
-                out / 'avdemo' / 'videos_test' / rel)
+    media = {'test_' + osp.basename(osp.dirname(path)): path
+             for path in demo_clips[1] if path.endswith('_0000.mp4')}
     first = next(iter(media.values()))
     for name, (filename, kwargs) in REENCODES.items():
         media[name] = reencode(first, str(out / filename), **kwargs)
-    media['no_audio'] = write_av_video(
-        str(out / 'no_audio.mp4'), duration=3.0, fps=16, size=(64, 48),
-        with_audio=False)['path']
+    media['no_audio'] = api_media['silent']
     media['short'] = write_av_video(
         str(out / 'short.mp4'), duration=1.0, fps=16, size=(64, 48),
         tone_schedule=[(0.0, 500.0), (0.5, 2000.0)], sample_rate=44100,

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 from av_fixtures import DEMO_CONFIG
-from cam_fixtures import demo_clips  # noqa: F401  (fixture)
 
 from mmaction_avslowfast.apis import (av_gradcam, inference_av,
                                       init_av_recognizer)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from cam_fixtures import MOTIONS, demo_clips, probe_model  # noqa: F401
+from cam_fixtures import MOTIONS
 from tool_helpers import load_tool
 
 from mmaction_avslowfast.apis import av_gradcam

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from av_fixtures import DEMO_CONFIG
-from cam_fixtures import demo_clips  # noqa: F401  (fixture)
 from tool_helpers import load_tool
 
 report = load_tool('cam_report.py')

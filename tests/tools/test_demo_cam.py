@@ -4,7 +4,6 @@ and layer options and their errors."""
 import numpy as np
 import pytest
 from av_fixtures import DEMO_CLASSES, DEMO_CONFIG
-from cam_fixtures import demo_clips  # noqa: F401  (fixture)
 from tool_helpers import keep_figures, load_tool
 
 demo = load_tool('demo.py')
