@@ -105,15 +105,29 @@ def zoo_checkpoint(path, resample_rate, speed_ratio, fusion_kernel):
     }
 
 
+@pytest.fixture(scope='module')
+def zoo(tmp_path_factory):
+    """geometry -> ``(path, visual keys)`` of :func:`zoo_checkpoint`, each
+    geometry built and saved once (a full R50, ~140 MB)."""
+    folder, made = tmp_path_factory.mktemp('zoo'), {}
+
+    def get(geometry):
+        if geometry not in made:
+            path = str(folder / ('slowfast_zoo_%d_%d_%d.pth' % geometry))
+            made[geometry] = path, zoo_checkpoint(path, *geometry)
+        return made[geometry]
+
+    return get
+
+
 @pytest.mark.parametrize('config,geometry', [
     ('configs/avslowfast_r50_epic100_from_slowfast.py', (4, 4, 7)),
     ('configs/avslowfast_r50_charades_from_slowfast.py', (8, 8, 5)),
     ('configs/avslowfast_r50_ava22_from_slowfast.py', (8, 8, 5)),
 ])
 def test_from_slowfast_configs_load_the_zoo_without_mismatch(
-        config, geometry, tmp_path):
-    path = str(tmp_path / 'slowfast_zoo.pth')
-    visual = zoo_checkpoint(path, *geometry)
+        config, geometry, zoo):
+    path, visual = zoo(geometry)
     cfg = Config.fromfile(osp.join(REPO, config))
     assert cfg.model.backbone.pretrained.startswith(
         'checkpoints/slowfast_r50_8xb8-')  # the zoo file's own name
