@@ -116,13 +116,11 @@ def dataset_settings(cfg, split: str) -> dict:
     of ``cfg.<split>_dataloader.dataset`` (through ``dataset=`` wrappers
     such as RepeatDataset), with ``data_root`` joined like BaseDataset
     does."""
-    loader = cfg.get(f'{split}_dataloader')
-    dataset = loader.get('dataset') if loader else None
-    while dataset is not None and 'ann_file' not in dataset:
-        dataset = dataset.get('dataset')
-    if dataset is None:
-        raise ValueError(f'the config has no {split}_dataloader.dataset '
-                         f'with an ann_file')
+    from list_split_videos import dataset_config
+    dataset = dataset_config(cfg, split)
+    if 'ann_file' not in dataset:
+        raise ValueError(f'the config\'s {split}_dataloader.dataset has no '
+                         'ann_file')
     data_root = dataset.get('data_root') or ''
     prefix = (dataset.get('data_prefix') or {}).get('video', '') or ''
     return dict(
