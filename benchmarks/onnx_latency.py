@@ -45,7 +45,6 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
 sys.path.insert(0, REPO)
 import export_onnx  # noqa: E402
 import onnx_infer  # noqa: E402
-from runner_spec import spec_from_pipeline  # noqa: E402
 
 
 def make_videos(folder: str) -> dict:
@@ -75,10 +74,7 @@ def prepare(name: str, config: str, cfg_options: dict, video: str,
     torch.manual_seed(0)
     model = apis.init_av_recognizer(cfg, None, 'cpu')
     pipeline = apis.build_test_pipeline(model.cfg)
-    head = model.cls_head
-    spec = spec_from_pipeline(
-        pipeline.transforms, cfg.model.data_preprocessor['preprocessors'],
-        head.average_clips, head.num_classes)
+    spec = export_onnx.recognizer_spec(model, pipeline)
     imgs, audios = export_onnx.pipeline_inputs(model, pipeline, video)
     path = osp.join(folder, f'{name}.onnx')
     start = time.time()

@@ -63,11 +63,8 @@ def demo_model(checkpoint=None):
 
 def demo_spec(model, pipeline, classes=None) -> dict:
     """The runner JSON the exporter writes for the demo config."""
-    preprocessors = model.cfg.model.data_preprocessor['preprocessors']
-    head = model.cls_head
-    return deployment_tool('runner_spec').spec_from_pipeline(
-        pipeline.transforms, preprocessors, head.average_clips,
-        head.num_classes, classes)
+    return deployment_tool('export_onnx').recognizer_spec(model, pipeline,
+                                                          classes)
 
 
 def plugin_inputs(model, pipeline, video):

@@ -85,10 +85,22 @@ def check_exportable(model_cfg: dict, config_name: str) -> None:
             'demo configs)')
 
 
+def recognizer_spec(model, pipeline, classes=None) -> dict:
+    """The runner JSON (``runner_spec.spec_from_pipeline``) of ``model``'s
+    test ``pipeline``: its steps, the data preprocessor's settings, the
+    head's view averaging and class count, and ``classes`` (names)."""
+    preprocessors = model.cfg.model.data_preprocessor.get(
+        'preprocessors', {})
+    head = model.cls_head
+    return spec_from_pipeline(pipeline.transforms, preprocessors,
+                              head.average_clips, head.num_classes, classes)
+
+
 def view_scores_module(recognizer):
     """``(imgs [N, 3, T, H, W], audios [N, 1, T_a, F]) -> softmax
     probabilities [N, num_classes]`` of ``recognizer`` (one view per row;
-    the config's modality blanking applied), in eval mode."""
+    the config's modality blanking applied), in eval mode. Turns the
+    recognizer's ``backbone.share_eval_audio`` off (see the module doc)."""
     import torch
 
     class ViewScores(torch.nn.Module):
@@ -224,12 +236,8 @@ def main(argv=None) -> int:
     model = apis.init_av_recognizer(cfg, args.checkpoint, 'cpu')
     try:
         pipeline = apis.build_test_pipeline(model.cfg)
-        head = model.cls_head
-        spec = spec_from_pipeline(
-            pipeline.transforms,
-            model.cfg.model.data_preprocessor.get('preprocessors', {}),
-            head.average_clips, head.num_classes,
-            apis.class_names_of(model, head.num_classes, args.label_map))
+        spec = recognizer_spec(model, pipeline, apis.class_names_of(
+            model, model.cls_head.num_classes, args.label_map))
     except (SpecError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
@@ -258,7 +266,7 @@ def main(argv=None) -> int:
           f'and {spec_path(args.out)} in {time.time() - start:.0f} s')
     print(f'inputs imgs [N, {", ".join(map(str, imgs.shape[1:]))}], audios '
           f'[N, {", ".join(map(str, audios.shape[1:]))}] -> scores [N, '
-          f'{head.num_classes}]; {imgs.shape[0]} view(s) per video')
+          f'{model.cls_head.num_classes}]; {imgs.shape[0]} view(s) per video')
     print(f'onnxruntime vs PyTorch on {imgs.shape[0]} view(s) of '
           f'{args.video or "a synthesized video"}: largest absolute '
           f'difference {diff:.3g} (atol {args.atol:g})')
