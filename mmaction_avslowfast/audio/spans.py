@@ -54,23 +54,20 @@ class DecodedTrack:
 
 def frame_ranges(positions: np.ndarray, limit: float = np.inf,
                  merge_gap: int = 64) -> list:
-    """Inclusive log-mel frame ranges ``[first, last]`` the views of
-    ``positions`` (``[..., num_frames]``) read: each view from its lowest
-    to its highest frame, clipped to ``[0, limit]``; ranges less than
-    ``merge_gap`` frames apart are merged (one seek each otherwise)."""
-    ranges = []
-    for view in positions.reshape(-1, positions.shape[-1]):
-        lo = max(math.floor(view.min()), 0)
-        hi = min(math.floor(view.max()), limit)
-        if hi >= lo:
-            ranges.append([lo, int(hi)])
-    merged = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + merge_gap:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return merged
+    """Inclusive log-mel frame ranges ``[first, last]`` holding every frame
+    ``floor(p)`` that ``positions`` (any shape) read within ``[0, limit]``:
+    frames less than ``merge_gap`` apart share a range (one seek per range
+    otherwise), so a clip's and its negative's dense frames give one range
+    each, or one together when they are close, and a looped clip that
+    wraps around the track end gives two, not the whole track."""
+    index = np.floor(positions).astype(np.int64)
+    hit = np.sort(index[(index >= 0) & (index <= limit)], axis=None)
+    if not hit.size:
+        return []
+    cuts = np.flatnonzero(np.diff(hit) > merge_gap)
+    firsts = [int(hit[0])] + hit[cuts + 1].tolist()
+    lasts = hit[cuts].tolist() + [int(hit[-1])]
+    return [[first, last] for first, last in zip(firsts, lasts)]
 
 
 def span_segments(reader, extractor, ranges,
@@ -156,8 +153,8 @@ def span_clips(reader,
     """The samples of every log-mel frame the clips (and negatives) read,
     decoding only their spans.
 
-    Each clip / negative decodes the frames from its lowest to its highest
-    position (a looped clip reads within that range). The negatives need
+    The frames read are decoded in the ranges of :func:`frame_ranges`
+    (``merge_gap`` apart). The negatives need
     the track length; it is read from the container
     (:meth:`~.span_reader.AudioSpanReader.num_samples`), so the draw equals
     the one of the whole-track path.

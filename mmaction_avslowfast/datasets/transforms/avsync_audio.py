@@ -24,13 +24,13 @@ from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                       AudioSpanReader, DecodedTrack, LogMelExtractor,
                       ResamplerCache, SpanDecodeUnsupported,
                       StreamParametersChanged, check_waveform,
-                      clip_frame_positions, clip_frame_times, gather_windows,
-                      normalize_logmel, resampled_length, span_segments)
+                      clip_frame_positions, clip_frame_times, frame_ranges,
+                      gather_windows, normalize_logmel, resampled_length,
+                      span_segments)
 from .audio_loading import check_logmel_on
 
 #: Channel order of ``audios`` produced by :class:`AVSyncEvalAudio`.
 AVSYNC_CHANNELS = ('aligned', 'hard', 'easy')
-_MERGE_GAP = 64  # log-mel frames (~1 s): closer ranges decode as one
 
 
 def gather_from_spans(reader, extractor: LogMelExtractor,
@@ -39,9 +39,7 @@ def gather_from_spans(reader, extractor: LogMelExtractor,
     """The samples of whole-track log-mel frame ``floor(p)`` of
     ``reader``'s track for each position ``p`` (zeros, i.e. silence,
     outside ``[0, total)``), decoding only the frames the positions hit
-    (:func:`~...audio.span_segments`; ranges less than ``_MERGE_GAP``
-    frames apart decode as one, so a looped clip that wraps around the
-    track end reads two ranges, not the whole track).
+    (:func:`~...audio.frame_ranges`, :func:`~...audio.span_segments`).
 
     Args:
         reader: An :class:`~...audio.AudioSpanReader` or a
@@ -53,15 +51,9 @@ def gather_from_spans(reader, extractor: LogMelExtractor,
         np.ndarray: float32 ``[*positions.shape, n_fft]``; their log-mel
         (:func:`~...audio.windows_logmel`) is un-normalised.
     """
-    index = np.floor(positions).astype(np.int64)
-    hit = np.unique(index[(index >= 0) & (index < total)])
-    segments = []
-    if hit.size:
-        cuts = np.nonzero(np.diff(hit) > _MERGE_GAP)[0]
-        firsts = hit[np.r_[0, cuts + 1]].tolist()
-        lasts = hit[np.r_[cuts, hit.size - 1]].tolist()
-        segments = span_segments(reader, extractor,
-                                 list(zip(firsts, lasts)), resampler)
+    ranges = frame_ranges(positions, total - 1)
+    segments = span_segments(reader, extractor, ranges,
+                             resampler) if ranges else []
     return gather_windows(segments, positions, extractor.n_fft,
                           extractor.hop_length)
 
