@@ -30,8 +30,8 @@ from .logmel import (LOG_EPS, LOGMEL_MEAN, LOGMEL_STD, LogMelExtractor,
 from .resample import (ResamplerCache, WaveformResampler, resample,
                        resampled_length)
 from .span_reader import AudioSpanReader
-from .spans import (DecodedTrack, frame_ranges, gather_windows, span_clips,
-                    span_segments)
+from .spans import (DecodedTrack, frame_ranges, gather_windows,
+                    read_windows, span_clips, span_segments)
 
 __all__ = [
     'AudioDecodeError', 'SpanDecodeUnsupported', 'StreamParametersChanged',
@@ -42,6 +42,6 @@ __all__ = [
     'silence_value', 'slice_logmel', 'clip_time_spans',
     'ClipFrames', 'clip_frame_times', 'clip_frame_positions',
     'sample_negative_start', 'logmel_clips', 'windows_logmel',
-    'DecodedTrack', 'frame_ranges', 'gather_windows', 'span_clips',
-    'span_segments'
+    'DecodedTrack', 'frame_ranges', 'gather_windows', 'read_windows',
+    'span_clips', 'span_segments'
 ]

@@ -15,7 +15,8 @@ holds).
 
 A stream that cannot be read by ranges (Matroska / WebM: millisecond
 timestamps; MPEG-PS) is decoded whole once (:class:`DecodedTrack`) and
-cut the same way, so it too resamples and transforms only the spans read.
+cut the same way, so it too resamples and transforms only the spans read
+(:func:`read_windows` chooses).
 """
 import math
 from typing import Callable, Optional, Union
@@ -23,6 +24,9 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from .alignment import ClipFrames, _gather, clip_frame_positions
+from .container import (AudioDecodeError, SpanDecodeUnsupported,
+                        StreamParametersChanged)
+from .decode import check_waveform
 from .resample import WaveformResampler, resampled_length
 
 
@@ -50,6 +54,49 @@ class DecodedTrack:
     def read(self, first: int, stop: int):
         first = max(int(first), 0)
         return self.wave[first:max(int(stop), first)], first
+
+
+def read_windows(reader, read: Callable, by_spans: bool = True):
+    """``read(track)`` of an open :class:`~.span_reader.AudioSpanReader`:
+    by ranges when its stream allows it (``by_spans`` and
+    ``reader.seekable``; once more if the reader was reopened with other
+    stream parameters, :class:`StreamParametersChanged`), else of the
+    whole track, decoded once (:class:`DecodedTrack`). NumPy's global
+    random state is restored before a second call, so a negative drawn in
+    ``read`` is drawn again the same.
+
+    Args:
+        reader (AudioSpanReader): The opened file.
+        read (callable): Takes the reader or a :class:`DecodedTrack` (both
+            have ``native_rate``, ``offset``, ``num_samples()`` and
+            ``read(first, stop)``) and returns its samples, e.g. the
+            windows of :func:`span_clips`.
+        by_spans (bool): False decodes the whole track. Default: True.
+
+    Raises:
+        AudioDecodeError: the track is empty, has NaN/inf samples or no
+            sample rate (the message names the file).
+    """
+    state = np.random.get_state()
+    for _ in range(2 if by_spans else 0):
+        if not reader.seekable:
+            break
+        try:
+            out = read(reader)
+        except SpanDecodeUnsupported as err:
+            np.random.set_state(state)  # redraw the same negative
+            if isinstance(err, StreamParametersChanged):
+                continue
+            break
+        if not np.all(np.isfinite(out)):
+            raise AudioDecodeError(
+                f'the audio of {reader.path!r} contains NaN/inf samples')
+        return out
+    wave = check_waveform(reader.read_all(), reader.path)
+    if not reader.native_rate or reader.native_rate <= 0:
+        raise AudioDecodeError(f'unknown audio sample rate in '
+                               f'{reader.path!r} ({reader.native_rate})')
+    return read(DecodedTrack(wave, reader.native_rate, reader.offset))
 
 
 def frame_ranges(positions: np.ndarray, limit: float = np.inf,

@@ -21,10 +21,8 @@ from mmengine.logging import print_log
 from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
                       AudioSpanReader, DecodedTrack, LogMelExtractor,
-                      ResamplerCache, SpanDecodeUnsupported,
-                      StreamParametersChanged, check_waveform,
-                      clip_frame_times, logmel_clips, normalize_logmel,
-                      span_clips)
+                      ResamplerCache, clip_frame_times, logmel_clips,
+                      normalize_logmel, read_windows, span_clips)
 
 MISSING_POLICIES = ('zeros', 'skip', 'error')
 LOGMEL_ON = ('worker', 'device')
@@ -315,26 +313,8 @@ class AudioLogMelClips(BaseTransform):
         reader = results.pop('audio_reader')
         try:
             self._check_rate(results)
-            windows = None
-            state = np.random.get_state()
-            for _ in range(2):  # again once if the reader was reopened
-                if not reader.seekable:
-                    break
-                try:
-                    windows = self._clips(reader, spans)
-                    break
-                except SpanDecodeUnsupported as err:
-                    np.random.set_state(state)  # redraw the same negative
-                    if not isinstance(err, StreamParametersChanged):
-                        break
-            if windows is None:
-                windows = self._clips(
-                    DecodedTrack(check_waveform(reader.read_all(),
-                                                reader.path),
-                                 reader.native_rate, reader.offset), spans)
-            if not np.all(np.isfinite(windows)):
-                raise AudioDecodeError(
-                    f'the audio of {reader.path!r} contains NaN/inf samples')
+            return read_windows(reader,
+                                lambda track: self._clips(track, spans))
         except AudioDecodeError as err:
             if _no_waveform(reader.on_missing_audio, results, reader.path,
                             err) is None:
@@ -342,7 +322,6 @@ class AudioLogMelClips(BaseTransform):
             return self._clips(self._waveform_track(results), spans)
         finally:
             reader.close()
-        return windows
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '

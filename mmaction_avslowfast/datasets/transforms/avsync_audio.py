@@ -21,12 +21,10 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 from ...audio import (LOGMEL_MEAN, LOGMEL_STD, AudioDecodeError,
-                      AudioSpanReader, DecodedTrack, LogMelExtractor,
-                      ResamplerCache, SpanDecodeUnsupported,
-                      StreamParametersChanged, check_waveform,
+                      AudioSpanReader, LogMelExtractor, ResamplerCache,
                       clip_frame_positions, clip_frame_times, frame_ranges,
-                      gather_windows, normalize_logmel, resampled_length,
-                      span_segments)
+                      gather_windows, normalize_logmel, read_windows,
+                      resampled_length, span_segments)
 from .audio_loading import check_logmel_on
 
 #: Channel order of ``audios`` produced by :class:`AVSyncEvalAudio`.
@@ -203,7 +201,9 @@ class AVSyncEvalAudio(BaseTransform):
         try:
             reader = AudioSpanReader(path)
             try:
-                return self._read(reader, positions_of)
+                return read_windows(
+                    reader, lambda track: self._gather(track, positions_of),
+                    self.read_spans)
             finally:
                 reader.close()
         except AudioDecodeError as err:
@@ -218,40 +218,18 @@ class AVSyncEvalAudio(BaseTransform):
             return gather_from_spans(None, self.extractor,
                                      positions_of(0.0, 0), 0)
 
-    def _read(self, reader: AudioSpanReader,
-              positions_of: Callable[[float, int], np.ndarray]
-              ) -> np.ndarray:
-        """The spans (``read_spans``, seekable streams), else the whole
-        track."""
+    def _gather(self, track,
+                positions_of: Callable[[float, int], np.ndarray]
+                ) -> np.ndarray:
+        """:func:`gather_from_spans` of ``track`` (an
+        :class:`~...audio.AudioSpanReader` or
+        :class:`~...audio.DecodedTrack`) at its positions."""
         extractor = self.extractor
-        for _ in range(2 if self.read_spans else 0):  # again once if reopened
-            if not reader.seekable:
-                break
-            try:
-                total = extractor.num_frames(resampled_length(
-                    reader.num_samples(), reader.native_rate,
-                    extractor.sample_rate))
-                out = gather_from_spans(
-                    reader, extractor, positions_of(reader.offset, total),
-                    total, self._resamplers(reader.native_rate))
-            except StreamParametersChanged:
-                continue
-            except SpanDecodeUnsupported:
-                break
-            if not np.all(np.isfinite(out)):
-                raise AudioDecodeError(
-                    f'the audio of {reader.path!r} contains NaN/inf samples')
-            return out
-        wave = check_waveform(reader.read_all(), reader.path)
-        if not reader.native_rate or reader.native_rate <= 0:
-            raise AudioDecodeError(f'unknown audio sample rate in '
-                                   f'{reader.path!r} ({reader.native_rate})')
-        track = DecodedTrack(wave, reader.native_rate, reader.offset)
         total = extractor.num_frames(resampled_length(
-            wave.size, reader.native_rate, extractor.sample_rate))
+            track.num_samples(), track.native_rate, extractor.sample_rate))
         return gather_from_spans(track, extractor,
-                                 positions_of(reader.offset, total), total,
-                                 self._resamplers(reader.native_rate))
+                                 positions_of(track.offset, total), total,
+                                 self._resamplers(track.native_rate))
 
     def transform(self, results: Dict) -> Dict:
         path = results.get('audio_path', results.get('filename'))
