@@ -17,21 +17,18 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmaction.registry import HOOKS
 
+from ...utils.state_dicts import mismatched_shapes
+
 
 def shape_mismatches(model: torch.nn.Module,
                      state_dict: Dict[str, torch.Tensor]) -> List[str]:
     """``'key: checkpoint [..], model [..]'`` for every tensor of
     ``state_dict`` whose shape differs from the model's (a ``module.``
     prefix of the checkpoint keys is ignored)."""
-    own = model.state_dict()
-    found = []
-    for key, value in state_dict.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
-        if key in own and hasattr(value, 'shape') and \
-                tuple(own[key].shape) != tuple(value.shape):
-            found.append(f'{key}: checkpoint {list(value.shape)}, model '
-                         f'{list(own[key].shape)}')
-    return sorted(found)
+    state_dict = {(key[len('module.'):] if key.startswith('module.') else
+                   key): value
+                  for key, value in state_dict.items()}
+    return list(mismatched_shapes(model.state_dict(), state_dict).values())
 
 
 def mismatch_message(checkpoint: str, mismatched: List[str]) -> str:

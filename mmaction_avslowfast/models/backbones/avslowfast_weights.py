@@ -9,6 +9,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...utils.state_dicts import mismatched_shapes
 from .pretrained_routes import missing_checkpoint_message
 
 
@@ -75,23 +76,20 @@ class AVSlowFastWeightsMixin:
                 for k, v in state_dict.items() if k.startswith(prefix)
             }
         own = self.state_dict()
-        loadable, mismatched = {}, []
-        for key, value in state_dict.items():
-            if key in own:
-                if own[key].shape == value.shape:
-                    loadable[key] = value
-                else:
-                    mismatched.append(
-                        f'{key}: checkpoint {list(value.shape)}, model '
-                        f'{list(own[key].shape)}')
+        mismatched = mismatched_shapes(own, state_dict)
         if mismatched:
-            self._refuse_or_warn_mismatched(sorted(mismatched))
+            self._refuse_or_warn_mismatched(list(mismatched.values()))
+        loadable = {
+            key: value
+            for key, value in state_dict.items()
+            if key in own and key not in mismatched
+        }
         self.load_state_dict(loadable, strict=False)
         report = dict(
             loaded=sorted(loadable),
             missing=sorted(set(own) - set(loadable)),
             unexpected=sorted(set(state_dict) - set(own)),
-            mismatched=sorted(m.split(':')[0] for m in mismatched))
+            mismatched=list(mismatched))
         self.pretrained_report = report
         return report
 
