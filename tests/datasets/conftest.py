@@ -1,5 +1,9 @@
-"""Fixtures that synthesize small mp4 files (H.264 + AAC) with PyAV."""
+"""Fixtures that synthesize small mp4 files (H.264 + AAC) with PyAV, and
+the lines the current MMLogger writes."""
+import logging
+
 import pytest
+from mmengine.logging import MMLogger
 
 import mmaction_avslowfast  # noqa: F401  (registers modules, applies compat)
 from mmaction_avslowfast.testing.synthetic_media import (truncate_file,
@@ -61,3 +65,17 @@ def truncated_video(media_dir, tone_videos):
     """The first 30 % of an mp4's bytes (no moov atom: undecodable)."""
     return truncate_file(tone_videos['mono16k']['path'],
                          str(media_dir / 'truncated.mp4'), 0.3)
+
+
+@pytest.fixture
+def log_lines():
+    """``(level, message)`` of every record the current ``MMLogger`` emits
+    while the test runs."""
+    logger = MMLogger.get_current_instance()
+    lines = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.append(
+        (record.levelno, record.getMessage()))
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)

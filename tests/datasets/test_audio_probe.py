@@ -12,7 +12,6 @@ import sys
 
 import av
 import pytest
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmaction.registry import DATASETS
@@ -56,18 +55,6 @@ def opened(monkeypatch):
 
     monkeypatch.setattr(av, 'open', counting_open)
     return paths
-
-
-@pytest.fixture
-def log_lines():
-    logger = MMLogger.get_current_instance()
-    lines = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = lambda record: lines.append(
-        (record.levelno, record.getMessage()))
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
 
 
 def build(data, cache, **kwargs):

@@ -7,7 +7,6 @@ import os
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmaction.registry import DATASETS
@@ -59,25 +58,6 @@ def names(dataset, root):
         os.path.relpath(dataset.get_data_info(i)['filename'], root)
         for i in range(len(dataset))
     ]
-
-
-class LogLines(logging.Handler):
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append((record.levelno, record.getMessage()))
-
-
-@pytest.fixture
-def log_lines():
-    logger = MMLogger.get_current_instance()
-    handler = LogLines()
-    logger.addHandler(handler)
-    yield handler.lines
-    logger.removeHandler(handler)
 
 
 def test_list_mode_labels_ignored_no_audio_filtered(root, log_lines):
